@@ -1,0 +1,3 @@
+from storemood.cli import main
+
+raise SystemExit(main())

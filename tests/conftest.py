@@ -1,0 +1,54 @@
+"""Shared fixtures: real data from ../shared, copied at test time, never committed."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("STOREMOOD_SHARED", ROOT.parent / "shared")).resolve()
+FER2013 = SHARED / "data" / "fer2013"
+REAL = SHARED / "data" / "real"
+
+
+def require(path: Path) -> Path:
+    """Skip the calling test, with the reason, when a piece of ../shared is missing."""
+    if not path.exists():
+        pytest.skip(f"{path} is missing (the shared data folder is not beside the project)")
+    return path
+
+
+def copy_fer_subset(dest: Path, split: str = "train", per_class: int = 20, seed: int = 0) -> Path:
+    """Copy ``per_class`` real FER2013 faces of each class into ``dest/<class>/`` and return ``dest``."""
+    source = require(FER2013 / split)
+    rng = random.Random(seed)
+    for class_dir in sorted(p for p in source.iterdir() if p.is_dir()):
+        files = sorted(class_dir.glob("*.png"))
+        target = dest / class_dir.name
+        target.mkdir(parents=True, exist_ok=True)
+        for file in rng.sample(files, min(per_class, len(files))):
+            shutil.copy2(file, target / file.name)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def fer_small(tmp_path_factory) -> Path:
+    """A small real FER2013 tree with ``train/`` and ``val/`` split folders (20 and 8 faces per class)."""
+    root = tmp_path_factory.mktemp("fer_small")
+    copy_fer_subset(root / "train", "train", per_class=20)
+    copy_fer_subset(root / "val", "val", per_class=8)
+    return root
+
+
+@pytest.fixture(scope="session")
+def real_images() -> Path:
+    return require(REAL / "images")
+
+
+@pytest.fixture(scope="session")
+def real_videos() -> Path:
+    return require(REAL / "videos")

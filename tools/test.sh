@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The project's test command (README's `make test`; CI's .ci/run calls it): installs what the tests need,
+# makes sure the local PostgreSQL is up, lints, and runs the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+bash tools/install.sh dev
+
+# PostgreSQL-backed tests need the local server; start it if it is down (the machine notes' command).
+if command -v pg_ctlcluster >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+  for _ in $(seq 20); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done
+fi
+
+"$VENV/bin/ruff" check src tests benchmarks
+"$VENV/bin/python" -m pytest -q "$@"
