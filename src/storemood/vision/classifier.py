@@ -1,0 +1,89 @@
+"""The emotion classifier at run time: an ONNX model run by ONNX Runtime, all faces of a frame in one batch.
+
+The model describes itself in its ONNX metadata (``storemood.model_metadata.ModelInfo`` under the key
+``storemood``): class names and order, input size, channels, layout and normalisation. Nothing about the
+model is hard-coded here, so a retrained model with a different input size or class set just works.
+
+>>> classifier = EmotionClassifier()                           # doctest: +SKIP (the shipped model)
+>>> probabilities = classifier.classify_faces(frame, faces)    # doctest: +SKIP, (N, 7) rows sum to 1
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from storemood.errors import UserError
+from storemood.model_metadata import METADATA_KEY, ModelInfo
+from storemood.paths import DEFAULT_MODEL
+from storemood.vision.crop import crop_faces, to_gray
+from storemood.vision.faces import Faces
+
+
+def load_session(path: Path, threads: int):
+    """An ONNX Runtime session for ``path`` on the CPU with ``threads`` threads, or a UserError."""
+    import onnxruntime as ort
+
+    if not path.is_file():
+        raise UserError(f"model file {path} does not exist")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime raises its own exception types for unreadable models
+        raise UserError(f"{path} is not a readable ONNX model ({type(error).__name__})") from error
+
+
+def model_info(session, path: Path) -> ModelInfo:
+    """The model's self-description from its ONNX metadata, or a UserError when it has none."""
+    metadata = session.get_modelmeta().custom_metadata_map
+    if METADATA_KEY not in metadata:
+        raise UserError(
+            f"{path} has no '{METADATA_KEY}' metadata (class names, input size); not a storemood model"
+        )
+    try:
+        return ModelInfo.from_json(metadata[METADATA_KEY])
+    except (ValueError, TypeError, KeyError) as error:
+        raise UserError(f"{path} has malformed '{METADATA_KEY}' metadata: {error}") from error
+
+
+class EmotionClassifier:
+    """Emotion probabilities for face crops, in the model's class order (``self.classes``).
+
+    Args:
+        model: path of the ONNX model; the shipped one when None.
+        threads: ONNX Runtime intra-op threads.
+        mirror: test-time mirroring: average the output for each face and its mirror image (twice the work).
+    """
+
+    def __init__(self, model: Path | None = None, threads: int = 1, mirror: bool = False) -> None:
+        self.path = Path(model) if model is not None else DEFAULT_MODEL
+        self.session = load_session(self.path, threads)
+        self.info = model_info(self.session, self.path)
+        self.classes: tuple[str, ...] = self.info.classes
+        self.input_name = self.session.get_inputs()[0].name
+        self.mirror = mirror
+
+    def classify_faces(self, image: np.ndarray, faces: Faces) -> np.ndarray:
+        """``(N, C)`` probabilities for the faces of one frame (BGR, BGRA, gray or 16-bit), one batch."""
+        if len(faces) == 0:
+            return np.zeros((0, len(self.classes)), np.float32)
+        return self.classify_crops(crop_faces(to_gray(image), faces, self.info.size))
+
+    def classify_crops(self, crops: np.ndarray) -> np.ndarray:
+        """``(N, C)`` probabilities for ``(N, size, size)`` uint8 grayscale crops."""
+        if self.mirror:
+            both = self._run(np.concatenate([crops, crops[:, :, ::-1]]))
+            return (both[: len(crops)] + both[len(crops) :]) / 2.0
+        return self._run(crops)
+
+    def _run(self, crops: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: self._tensor(crops)})[0].astype(np.float32)
+
+    def _tensor(self, crops: np.ndarray) -> np.ndarray:
+        """Normalise ``(p/255 - mean)/std`` and shape the batch as the metadata says (NHWC or NCHW)."""
+        tensor = (crops.astype(np.float32) / 255.0 - self.info.mean) / self.info.std
+        tensor = np.repeat(tensor[..., np.newaxis], self.info.channels, axis=-1)
+        return tensor.transpose(0, 3, 1, 2) if self.info.layout.upper() == "NCHW" else tensor
