@@ -1,0 +1,203 @@
+"""Where frames come from: a video file, a webcam index, or an RTSP/HTTP stream.
+
+* Video files are read frame by frame, never faster or slower than the pipeline; a frame that fails to
+  decode inside the video is skipped and counted (``skipped_frames``), the rest of the video still runs.
+* Live sources (webcam, stream) run in *real-time mode* by default: a reader thread keeps only the
+  newest frame, so a pipeline slower than the camera drops frames (``dropped_frames``) instead of
+  falling ever further behind. A stream that stops delivering is reopened with exponential back-off
+  (``reconnects``); after ``max_retries`` failed attempts in a row the source ends.
+* Opening a missing file, an unreadable video, a camera index that does not exist or an unreachable URL
+  is a ``UserError`` with a one-line reason; network opens and reads time out instead of hanging.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from storemood.errors import UserError
+
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's per-packet warnings are ours to report
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+import cv2  # after the logging settings above, which OpenCV reads when it loads
+
+log = logging.getLogger(__name__)
+
+STREAM_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
+#: Consecutive failed reads after which a video file is considered finished.
+MAX_CONSECUTIVE_FAILURES = 25
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame: its position in the source, its time, and its pixels (BGR)."""
+
+    index: int
+    timestamp: datetime
+    seconds: float  # since the first frame: video time for files, wall time for live sources
+    image: np.ndarray
+
+
+def is_live(spec: str) -> bool:
+    """A webcam index (``0``) or a stream URL, as opposed to a video file."""
+    return spec.isdigit() or spec.lower().startswith(STREAM_PREFIXES)
+
+
+def open_capture(spec: str, timeout_s: float) -> cv2.VideoCapture:
+    """A ``cv2.VideoCapture`` for a file, camera index or URL (network opens and reads time out)."""
+    if spec.isdigit():
+        return cv2.VideoCapture(int(spec))
+    if spec.lower().startswith(STREAM_PREFIXES):
+        timeout_ms = int(timeout_s * 1000)
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms]
+        return cv2.VideoCapture(spec, cv2.CAP_FFMPEG, params)
+    return cv2.VideoCapture(spec)
+
+
+def describe(spec: str) -> str:
+    if spec.isdigit():
+        return f"camera {spec}"
+    return spec if is_live(spec) else f"video {spec}"
+
+
+class VideoSource:
+    """Frames of one source, with counters of what was skipped, dropped and reconnected.
+
+    Args:
+        spec: a video file path, a webcam index such as ``"0"``, or an ``rtsp://``/``http(s)://`` URL.
+        realtime: drop frames rather than fall behind; None means on for live sources, off for files.
+        start_time: UTC time of a file's first frame (now when None); live frames carry the wall clock.
+        timeout_s: how long opening or reading a network stream may take before it counts as failed.
+        max_retries: reconnection attempts in a row before a dropped live stream ends.
+    """
+
+    def __init__(
+        self,
+        spec: str | Path,
+        realtime: bool | None = None,
+        start_time: datetime | None = None,
+        timeout_s: float = 10.0,
+        max_retries: int = 6,
+    ) -> None:
+        self.spec = str(spec)
+        self.live = is_live(self.spec)
+        self.realtime = self.live if realtime is None else realtime
+        self.start_time = start_time or datetime.now(UTC)
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.skipped_frames = 0
+        self.dropped_frames = 0
+        self.reconnects = 0
+        self.capture = self._open()
+        self.fps = self.capture.get(cv2.CAP_PROP_FPS) or 25.0
+        count = int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.frame_count: int | None = None if self.live or count <= 0 else count
+        self._stop = threading.Event()
+
+    def _open(self) -> cv2.VideoCapture:
+        if not self.live and not Path(self.spec).is_file():
+            raise UserError(f"video file {self.spec} does not exist")
+        capture = open_capture(self.spec, self.timeout_s)
+        if not capture.isOpened():
+            raise UserError(f"cannot open {describe(self.spec)} (not found, unreachable or not a video)")
+        return capture
+
+    def frames(self) -> Iterator[Frame]:
+        """Every frame (files) or the newest frames (live, real-time), until the source ends or ``stop()``."""
+        if not self.live:
+            return self._file_frames()
+        if self.realtime:
+            return self._newest_frames()
+        return self._live_frames()
+
+    def stop(self) -> None:
+        """Ask the source to end (another thread, or Ctrl-C)."""
+        self._stop.set()
+
+    def close(self) -> None:
+        self.stop()
+        self.capture.release()
+
+    def _file_frames(self) -> Iterator[Frame]:
+        """Decode a file in order; undecodable frames inside it are skipped and counted."""
+        index, failures = 0, 0
+        while not self._stop.is_set() and failures < MAX_CONSECUTIVE_FAILURES:
+            ok, image = self.capture.read()
+            if not ok or image is None:
+                failures += 1
+                continue
+            self.skipped_frames += failures  # failures followed by a good frame were corrupt frames
+            index, failures = index + failures, 0
+            seconds = index / self.fps
+            yield Frame(index, self.start_time + timedelta(seconds=seconds), seconds, image)
+            index += 1
+        if index == 0 and not self._stop.is_set():
+            raise UserError(f"cannot decode any frame of {describe(self.spec)}")
+        if self.frame_count is not None:  # trailing failures are corrupt frames only up to the frame count
+            self.skipped_frames += max(0, min(failures, self.frame_count - index))
+
+    def _live_frames(self) -> Iterator[Frame]:
+        """Read a live source in order, reconnecting with back-off when it stops delivering."""
+        started, index = time.monotonic(), 0
+        while not self._stop.is_set():
+            ok, image = self.capture.read()
+            if not ok or image is None:
+                if not self._reconnect():
+                    return
+                continue
+            yield Frame(index, datetime.now(UTC), time.monotonic() - started, image)
+            index += 1
+
+    def _reconnect(self) -> bool:
+        """Reopen a dropped live source, waiting 0.5, 1, 2, 4 ... s between tries; False when it gives up."""
+        self.capture.release()
+        for attempt in range(self.max_retries):
+            if self._stop.wait(min(0.5 * 2**attempt, 30.0)):
+                return False
+            log.warning("%s dropped; reconnecting (attempt %d)", describe(self.spec), attempt + 1)
+            self.capture = open_capture(self.spec, self.timeout_s)
+            if self.capture.isOpened():
+                self.reconnects += 1
+                return True
+        log.warning("%s: giving up after %d reconnection attempts", describe(self.spec), self.max_retries)
+        return False
+
+    def _newest_frames(self) -> Iterator[Frame]:
+        """Live frames read by a background thread; frames the consumer was too slow for are dropped."""
+        slot: list[Frame] = []
+        ready = threading.Condition()
+        finished = threading.Event()
+
+        def read() -> None:
+            try:
+                for frame in self._live_frames():
+                    with ready:
+                        self.dropped_frames += len(slot)
+                        slot[:] = [frame]
+                        ready.notify()
+            finally:
+                finished.set()
+                with ready:
+                    ready.notify()
+
+        reader = threading.Thread(target=read, name="storemood-source", daemon=True)
+        reader.start()
+        try:
+            while True:
+                with ready:
+                    ready.wait_for(lambda: slot or finished.is_set())
+                    if not slot:
+                        return
+                    frame = slot.pop()
+                yield frame
+        finally:
+            self.stop()
+            reader.join(timeout=self.timeout_s)
