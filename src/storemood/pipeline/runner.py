@@ -8,13 +8,19 @@ error, so a sink can flush open visits. New stages plug in by passing sinks, nev
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from tqdm import tqdm
 
+from storemood.pipeline.sources import Frame, VideoSource
 from storemood.vision.faces import Faces
 
 
@@ -89,3 +95,227 @@ class RunOptions:
     realtime: bool | None = None
     start_time: datetime | None = None
     progress: bool = True
+
+
+class FramePipeline:
+    """The vision stages for one camera: detect, track, classify (on schedule), smooth.
+
+    >>> pipeline = FramePipeline(RunOptions())        # doctest: +SKIP
+    >>> result = pipeline.process(frame)              # doctest: +SKIP (a sources.Frame)
+    """
+
+    def __init__(self, options: RunOptions) -> None:
+        from storemood.vision.classifier import EmotionClassifier
+        from storemood.vision.detectors import create_detector
+        from storemood.vision.smoother import ClassificationSchedule, EmotionSmoother
+        from storemood.vision.tracker import FaceTracker
+
+        self.classifier = EmotionClassifier(options.model, threads=options.threads, mirror=options.mirror)
+        self.detector = create_detector(options.detector, options.min_face, options.score_threshold, options.threads)
+        self.tracker = FaceTracker(max_missed=options.max_missed)
+        self.schedule = ClassificationSchedule(options.classify_hz)
+        self.smoother = EmotionSmoother(options.half_life)
+        self.classes = self.classifier.classes
+        self.classified_faces = 0
+
+    def process(self, frame: Frame) -> FrameResult:
+        """Run every stage on one frame."""
+        faces, ended = self.tracker.update(self.detector.detect(frame.image))
+        readings = np.full((len(faces), len(self.classes)), np.nan, np.float32)
+        due = self.schedule.due(faces.track_ids, frame.seconds)
+        if due.any():
+            readings[due] = self.classifier.classify_faces(frame.image, faces.select(due))
+            self.classified_faces += int(due.sum())
+        smoothed = self.smoother.update(faces.track_ids, readings, frame.seconds)
+        self._forget(ended)
+        return FrameResult(
+            index=frame.index,
+            timestamp=frame.timestamp,
+            shape=frame.image.shape[:2],
+            faces=faces.with_(probabilities=smoothed),
+            classes=self.classes,
+            ended_tracks=ended,
+            image=frame.image,
+        )
+
+    def finish(self, last: FrameResult) -> FrameResult:
+        """A last, face-less result at the last frame that ends every open track."""
+        ended = self.tracker.close()
+        self._forget(ended)
+        return replace(last, faces=Faces.empty(), ended_tracks=ended, image=None)
+
+    def _forget(self, ended: list[int]) -> None:
+        self.schedule.forget(ended)
+        self.smoother.forget(ended)
+
+
+@dataclass
+class TrackSummary:
+    """What one track looked like over the run (for the summary, never stored)."""
+
+    id: int
+    frames: int = 0
+    probability_sum: np.ndarray | None = None
+
+    def add(self, probabilities: np.ndarray) -> None:
+        self.frames += 1
+        if not np.isnan(probabilities).any():
+            self.probability_sum = probabilities + (0 if self.probability_sum is None else self.probability_sum)
+
+    def to_dict(self, classes: tuple[str, ...]) -> dict:
+        mean = self.probability_sum / self.probability_sum.sum() if self.probability_sum is not None else None
+        return {
+            "id": self.id,
+            "frames": self.frames,
+            "dominant_emotion": classes[int(np.argmax(mean))] if mean is not None else None,
+            "probabilities": {name: round(float(p), 4) for name, p in zip(classes, mean, strict=True)}
+            if mean is not None
+            else {},
+        }
+
+
+class SummarySink:
+    """Counts faces and accumulates each track's smoothed probabilities for the end-of-run summary."""
+
+    def __init__(self, classes: tuple[str, ...]) -> None:
+        self.classes = classes
+        self.faces = 0
+        self.analysed_frames = 0
+        self.tracks: dict[int, TrackSummary] = {}
+
+    def on_frame(self, result: FrameResult) -> None:
+        if result.image is None:  # the closing result carries no frame
+            return
+        self.analysed_frames += 1
+        self.faces += len(result.faces)
+        probabilities = result.faces.probabilities
+        for row, track_id in enumerate(result.faces.track_ids.tolist()):
+            track = self.tracks.setdefault(track_id, TrackSummary(track_id))
+            track.add(probabilities[row] if probabilities is not None else np.full(len(self.classes), np.nan))
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+@dataclass
+class RunSummary:
+    """The outcome of a run; ``to_dict()`` is the ``storemood run --json`` object."""
+
+    source: str
+    frames: int
+    analysed_frames: int
+    faces: int
+    classified_faces: int
+    seconds: float
+    skipped_frames: int
+    dropped_frames: int
+    reconnects: int
+    interrupted: bool
+    classes: tuple[str, ...]
+    tracks: list[TrackSummary]
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "source": self.source,
+            "frames": self.frames,
+            "analysed_frames": self.analysed_frames,
+            "faces": self.faces,
+            "classified_faces": self.classified_faces,
+            "fps": round(self.fps, 2),
+            "seconds": round(self.seconds, 3),
+            "tracks": [track.to_dict(self.classes) for track in self.tracks],
+            "skipped_frames": self.skipped_frames,
+            "dropped_frames": self.dropped_frames,
+            "reconnects": self.reconnects,
+            "interrupted": self.interrupted,
+        }
+
+
+def run_source(
+    source: str | Path,
+    options: RunOptions | None = None,
+    sinks: Sequence[Sink] = (),
+    pipeline: FramePipeline | None = None,
+) -> RunSummary:
+    """Run the pipeline on one source, handing every analysed frame to ``sinks``.
+
+    Every sink's ``close()`` is called exactly once when the run ends, normally, on Ctrl-C (which ends
+    the run early and still returns a summary, ``interrupted=True``) or on an error (re-raised).
+    ``pipeline`` lets a caller reuse already-loaded models (a :class:`FramePipeline`).
+    """
+    options = options or RunOptions()
+    pipeline = pipeline or FramePipeline(options)
+    video = VideoSource(source, realtime=options.realtime, start_time=options.start_time)
+    summary = SummarySink(pipeline.classes)
+    loop = FrameLoop(video, pipeline, [summary, *sinks], options)
+    started = time.perf_counter()
+    with ExitStack() as closing:
+        closing.callback(video.close)
+        for sink in (summary, *sinks):
+            closing.callback(sink.close)
+        loop.run()
+    return RunSummary(
+        source=str(source),
+        frames=loop.frames_read,
+        analysed_frames=summary.analysed_frames,
+        faces=summary.faces,
+        classified_faces=pipeline.classified_faces,
+        seconds=time.perf_counter() - started,
+        skipped_frames=video.skipped_frames,
+        dropped_frames=video.dropped_frames,
+        reconnects=video.reconnects,
+        interrupted=loop.interrupted,
+        classes=pipeline.classes,
+        tracks=sorted(summary.tracks.values(), key=lambda track: track.id),
+    )
+
+
+class FrameLoop:
+    """Reads frames, analyses every ``options.every``-th one, feeds the sinks, shows progress."""
+
+    def __init__(self, video: VideoSource, pipeline: FramePipeline, sinks: list[Sink], options: RunOptions):
+        self.video, self.pipeline, self.sinks, self.options = video, pipeline, sinks, options
+        self.frames_read = 0
+        self.interrupted = False
+        self.last: FrameResult | None = None
+
+    def run(self) -> None:
+        """Until the source ends, ``max_frames`` are read, or Ctrl-C; then end the open tracks."""
+        try:
+            with self._progress_bar() as bar:
+                for frame in self.video.frames():
+                    self._handle(frame)
+                    bar.update(1)
+                    if self.options.max_frames is not None and self.frames_read >= self.options.max_frames:
+                        break
+        except KeyboardInterrupt:
+            self.interrupted = True
+        if self.last is not None:
+            self._emit(self.pipeline.finish(self.last))
+
+    def _handle(self, frame: Frame) -> None:
+        self.frames_read += 1
+        if frame.index % max(1, self.options.every) == 0:
+            self.last = self.pipeline.process(frame)
+            self._emit(self.last)
+
+    def _emit(self, result: FrameResult) -> None:
+        for sink in self.sinks:
+            sink.on_frame(result)
+
+    def _progress_bar(self) -> tqdm:
+        total = self.video.frame_count
+        if self.options.max_frames is not None:
+            total = min(total or self.options.max_frames, self.options.max_frames)
+        return tqdm(
+            total=total,
+            unit="frame",
+            desc=Path(self.video.spec).name or self.video.spec,
+            disable=not self.options.progress,
+            leave=False,
+            file=sys.stderr,
+        )

@@ -127,7 +127,11 @@ class VideoSource:
         self.capture.release()
 
     def _file_frames(self) -> Iterator[Frame]:
-        """Decode a file in order; undecodable frames inside it are skipped and counted."""
+        """Decode a file in order; undecodable frames inside it are skipped and counted.
+
+        Failed reads at the very end are not counted: containers often over-estimate their frame count,
+        so the end of a file cannot be told from a damaged tail.
+        """
         index, failures = 0, 0
         while not self._stop.is_set() and failures < MAX_CONSECUTIVE_FAILURES:
             ok, image = self.capture.read()
@@ -141,8 +145,6 @@ class VideoSource:
             index += 1
         if index == 0 and not self._stop.is_set():
             raise UserError(f"cannot decode any frame of {describe(self.spec)}")
-        if self.frame_count is not None:  # trailing failures are corrupt frames only up to the frame count
-            self.skipped_frames += max(0, min(failures, self.frame_count - index))
 
     def _live_frames(self) -> Iterator[Frame]:
         """Read a live source in order, reconnecting with back-off when it stops delivering."""
