@@ -1,0 +1,97 @@
+"""Emotion classifier architectures, chosen by name (``--arch``).
+
+- ``seed-cnn``: faithful to the Keras notebooks storemood grows out of — four convolution blocks whose
+  filter count doubles block by block (3x3 kernels, same padding, he_normal initialisation, ELU, batch
+  normalisation, max pooling and dropout in every block), then flatten, dense blocks and softmax.
+- ``mood-resnet``: storemood's own network, built for fast CPU training and inference: a small residual
+  network that leaves full resolution early (the 48x48 stage is the most expensive one per filter) and
+  spends its depth at 24, 12 and 6 pixels, ending in global average pooling instead of a large dense layer.
+
+Every model takes ``(N, 1, size, size)`` float pixels in ``[0, 1]`` and returns logits; normalisation
+happens inside the model, so an exported model needs only ``pixels / 255``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from storemood.errors import UserError
+
+
+class Normalize(nn.Module):
+    """Centre and scale pixels in the model itself, so the runtime never has to know the statistics."""
+
+    def __init__(self, mean: float = 0.5, std: float = 0.25) -> None:
+        super().__init__()
+        self.mean, self.std = mean, std
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+def _conv_bn(cin: int, cout: int, activation: type[nn.Module], stride: int = 1) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, 3, stride, padding=1, bias=False), nn.BatchNorm2d(cout), activation()]
+
+
+def seed_cnn(num_classes: int, size: int = 48, base: int = 32, dropout: float = 0.4) -> nn.Module:
+    """The notebooks' VGG-style CNN: 4 blocks of two conv-BN-ELU layers, pooling and dropout each."""
+    layers: list[nn.Module] = [Normalize()]
+    cin = 1
+    for block in range(4):
+        cout = base * 2**block
+        layers += _conv_bn(cin, cout, nn.ELU) + _conv_bn(cout, cout, nn.ELU)
+        layers += [nn.MaxPool2d(2), nn.Dropout(dropout)]
+        cin = cout
+    flat = cin * (size // 16) ** 2
+    layers += [nn.Flatten(), nn.Linear(flat, 128, bias=False), nn.BatchNorm1d(128), nn.ELU(), nn.Dropout(0.6)]
+    layers += [nn.Linear(128, num_classes)]
+    model = nn.Sequential(*layers)
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d | nn.Linear):
+            nn.init.kaiming_normal_(module.weight, nonlinearity="relu")  # Keras's he_normal
+    return model
+
+
+class ResidualBlock(nn.Module):
+    """Two 3x3 conv-BN layers with an identity shortcut (the basic ResNet block)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            *_conv_bn(channels, channels, nn.ReLU),
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(channels),
+        )
+        nn.init.zeros_(self.body[-1].weight)  # start as identity: trains faster and more stably
+        self.act = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(x + self.body(x))
+
+
+def mood_resnet(num_classes: int, size: int = 48, widths: tuple[int, ...] = (64, 128, 256)) -> nn.Module:
+    """storemood's own residual network (about 0.3 GFLOPs at 48x48)."""
+    layers: list[nn.Module] = [Normalize(), *_conv_bn(1, 32, nn.ReLU), *_conv_bn(32, widths[0], nn.ReLU, 2)]
+    for stage, width in enumerate(widths):
+        if stage:
+            layers += _conv_bn(widths[stage - 1], width, nn.ReLU, 2)
+        layers.append(ResidualBlock(width))
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.3), nn.Linear(widths[-1], num_classes)]
+    model = nn.Sequential(*layers)
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+    return model
+
+
+ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {"seed-cnn": seed_cnn, "mood-resnet": mood_resnet}
+
+
+def build_model(arch: str, num_classes: int, size: int = 48) -> nn.Module:
+    """The named architecture, freshly initialised."""
+    if arch not in ARCHITECTURES:
+        raise UserError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
+    return ARCHITECTURES[arch](num_classes, size)
