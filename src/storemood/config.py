@@ -1,0 +1,243 @@
+"""``store.yaml``: the store layout (cameras, shelf zones, products, brands) as strict pydantic models.
+
+The file is the retailer's contract with storemood, so it is validated strictly, as Frigate does with its
+configuration: an unknown key, a duplicate id, a zone reaching outside the frame or a product without a
+brand is an error naming the line and key, never a silently ignored setting. Every field carries a
+description, so these models also document the file (see ``storemood/examples/store.yaml``).
+
+>>> layout = StoreLayout.model_validate({
+...     "id": "s1", "name": "Corner shop",
+...     "cameras": [{"id": "cam1", "source": "0", "zones": [
+...         {"id": "z1", "rect": [0, 0, 0.5, 1], "product": {"sku": "A1", "name": "Oats", "brand": "Acme"}}]}]})
+>>> layout.camera("cam1").zones[0].polygon()
+[(0.0, 0.0), (0.5, 0.0), (0.5, 1.0), (0.0, 1.0)]
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from storemood.errors import UserError
+from storemood.paths import PACKAGE_DIR
+
+EXAMPLES_DIR = PACKAGE_DIR / "examples"
+EXAMPLE_STORE = EXAMPLES_DIR / "store.yaml"
+DEMO_STORE = EXAMPLES_DIR / "demo_store.yaml"
+
+Relative = Annotated[float, Field(ge=0.0, le=1.0)]
+Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class LayoutError(ValueError):
+    """A layout rule broken at a known place: ``loc`` is the path below the model that raised it."""
+
+    def __init__(self, message: str, loc: tuple[str | int, ...]) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+class _Strict(BaseModel):
+    """Unknown keys are errors: a typo must never silently switch a setting off."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Product(_Strict):
+    """The product a zone shows. Every product belongs to exactly one brand."""
+
+    sku: Identifier = Field(description="Stock-keeping unit: the product's id in reports and the database.")
+    name: str = Field("", description="Human-readable product name shown in reports.")
+    brand: str = Field(min_length=1, description="Brand of the product (required): reports aggregate by it.")
+
+
+class Zone(_Strict):
+    """A shelf zone: the part of a camera's frame where a shopper stands in front of one product."""
+
+    id: Identifier = Field(description="Zone id, unique within the store.")
+    product: Product = Field(description="The product on the shelf in this zone.")
+    rect: tuple[Relative, Relative, Relative, Relative] | None = Field(
+        None, description="Rectangle [x, y, width, height] in frame-relative coordinates (0..1)."
+    )
+    points: list[tuple[Relative, Relative]] | None = Field(
+        None, min_length=3, description="Polygon [[x, y], ...] in frame-relative coordinates (0..1)."
+    )
+    inertia: int = Field(
+        3,
+        ge=1,
+        le=300,
+        description="Consecutive analysed frames a face must be inside (or outside) before it counts as "
+        "having entered (or left): a shopper walking past is not a visit, jitter at the border does not "
+        "split one.",
+    )
+
+    @model_validator(mode="after")
+    def _one_shape_inside_the_frame(self) -> Zone:
+        if (self.rect is None) == (self.points is None):
+            raise ValueError("give exactly one of 'rect' or 'points'")
+        if self.rect is not None:
+            x, y, w, h = self.rect
+            if w <= 0 or h <= 0:
+                raise LayoutError("a zone needs a positive width and height", ("rect",))
+            if x + w > 1.0 + 1e-9 or y + h > 1.0 + 1e-9:
+                raise LayoutError(
+                    f"zone lies outside the frame (x + width = {x + w:g}, y + height = {y + h:g}; both must "
+                    "be at most 1)",
+                    ("rect",),
+                )
+        return self
+
+    def polygon(self) -> list[tuple[float, float]]:
+        """The zone's outline as relative points, whichever way it was written."""
+        if self.points is not None:
+            return [(float(x), float(y)) for x, y in self.points]
+        x, y, w, h = (float(value) for value in self.rect)  # type: ignore[union-attr]
+        return [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
+
+
+class Camera(_Strict):
+    """One camera of the store and the shelf zones it sees."""
+
+    id: Identifier = Field(description="Camera id, unique within the store; `storemood run --camera` takes it.")
+    source: str = Field(
+        description="Video source: a file path (relative to this YAML file), an RTSP/HTTP URL or a webcam "
+        "index such as '0'."
+    )
+    resolution: tuple[Annotated[int, Field(gt=0)], Annotated[int, Field(gt=0)]] | None = Field(
+        None, description="Optional [width, height] the source is expected to deliver, pixels."
+    )
+    fps: float | None = Field(None, gt=0, description="Optional frame rate to request from the source.")
+    zones: list[Zone] = Field(min_length=1, description="The shelf zones this camera sees.")
+
+
+class Settings(_Strict):
+    """How visits are counted and how long events are kept."""
+
+    min_dwell_s: float = Field(1.0, ge=0, description="Visits shorter than this many seconds are dropped (passers-by).")
+    engagement_dwell_s: float = Field(3.0, ge=0, description="A visit at least this long counts as engaged in reports.")
+    retention_days: int | None = Field(
+        None, ge=1, description="Delete events older than this many days when a run starts (None: keep all)."
+    )
+
+
+class StoreLayout(_Strict):
+    """One store: its cameras, their zones and the products and brands those zones show."""
+
+    id: Identifier = Field(description="Store id, unique across a chain sharing one database.")
+    name: str = Field("", description="Human-readable store name.")
+    settings: Settings = Field(default_factory=Settings, description="Visit and retention settings.")
+    cameras: list[Camera] = Field(min_length=1, description="The store's cameras.")
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> StoreLayout:
+        _reject_duplicates([camera.id for camera in self.cameras], "camera", lambda i: ("cameras", i, "id"))
+        zone_places = [(c, z) for c, camera in enumerate(self.cameras) for z in range(len(camera.zones))]
+        zone_ids = [self.cameras[c].zones[z].id for c, z in zone_places]
+        _reject_duplicates(zone_ids, "zone", lambda i: ("cameras", zone_places[i][0], "zones", zone_places[i][1], "id"))
+        return self
+
+    def camera(self, camera_id: str) -> Camera:
+        """The camera with this id, or a UserError listing the known ones."""
+        for camera in self.cameras:
+            if camera.id == camera_id:
+                return camera
+        known = ", ".join(camera.id for camera in self.cameras)
+        raise UserError(f"unknown camera {camera_id!r} in store {self.id!r}; known cameras: {known}")
+
+
+def _reject_duplicates(ids: list[str], what: str, loc_of) -> None:
+    counts = Counter(ids)
+    for index, value in enumerate(ids):
+        if counts[value] > 1 and ids.index(value) != index:
+            raise LayoutError(f"duplicate {what} id {value!r}", loc_of(index))
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that rejects a key written twice in one mapping (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_store(path: Path | str) -> StoreLayout:
+    """Read and validate a store.yaml; any problem becomes one UserError naming the file, line and key.
+
+    Relative file sources are resolved against the YAML file's folder, so a layout can ship beside its clips.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"store layout {path} not found")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise UserError(f"{path}{where}: not valid YAML: {getattr(error, 'problem', error)}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a mapping with id, name, cameras at the top level")
+    try:
+        layout = StoreLayout.model_validate(data)
+    except ValidationError as error:
+        raise UserError(_describe(error, path, text)) from None
+    return _with_resolved_sources(layout, path.parent)
+
+
+def _with_resolved_sources(layout: StoreLayout, base: Path) -> StoreLayout:
+    cameras = []
+    for camera in layout.cameras:
+        candidate = base / camera.source
+        if "://" not in camera.source and not camera.source.isdigit() and candidate.exists():
+            camera = camera.model_copy(update={"source": str(candidate.resolve())})
+        cameras.append(camera)
+    return layout.model_copy(update={"cameras": cameras})
+
+
+def _describe(error: ValidationError, path: Path, text: str) -> str:
+    """The first validation problem as ``file line N: key.path: message`` (+ how many more)."""
+    first = error.errors()[0]
+    loc = tuple(first["loc"])
+    cause = first.get("ctx", {}).get("error")
+    if isinstance(cause, LayoutError):
+        loc = loc + cause.loc
+        message = str(cause)
+    else:
+        message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = f"unknown key {loc[-1]!r}"
+    elif first["type"] == "missing":
+        message = f"required key {loc[-1]!r} is missing"
+    line = _line_of(text, loc)
+    more = f" (and {error.error_count() - 1} more problems)" if error.error_count() > 1 else ""
+    return f"{path}{f' line {line}' if line else ''}: {_dotted(loc)}: {message}{more}"
+
+
+def _dotted(loc: tuple) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".") or "(top)"
+
+
+def _line_of(text: str, loc: tuple) -> int | None:
+    """1-based line of the YAML key or item at ``loc``, or of its nearest parent that exists."""
+    node, line = yaml.compose(text, Loader=yaml.SafeLoader), None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            pair = next(((key, value) for key, value in node.value if key.value == part), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line + 1, pair[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line

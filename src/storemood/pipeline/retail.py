@@ -1,0 +1,133 @@
+"""The retail end of a run: store layout → visits → database, for one camera or a whole store.
+
+``storemood run SOURCE --store store.yaml --camera ID --db URL`` passes :func:`build_sinks` to the frame
+loop: a :class:`VisitSink` maps faces to the camera's zones, builds one event per visit and writes each
+as soon as the visit ends (open visits are flushed when the loop closes its sinks, also after Ctrl-C).
+``storemood run --store store.yaml`` calls :func:`run_store`: one worker process per camera, all writing
+to the same database.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import queue
+from dataclasses import replace
+from pathlib import Path
+
+from storemood.config import StoreLayout, load_store
+from storemood.errors import UserError
+from storemood.pipeline.events import EventBuilder
+from storemood.pipeline.runner import FrameResult, RunOptions
+from storemood.store.outbox import EventWriter, default_outbox_path
+
+log = logging.getLogger(__name__)
+
+
+class VisitSink:
+    """A frame-loop sink that turns one camera's frames into stored visit events."""
+
+    def __init__(self, builder: EventBuilder, writer: EventWriter) -> None:
+        self.builder = builder
+        self.writer = writer
+        self.visits = 0
+
+    def on_frame(self, result: FrameResult) -> None:
+        self._write(self.builder.on_frame(result))
+
+    def close(self) -> None:
+        """Flush open visits, then deliver what can be delivered (the rest waits in the outbox)."""
+        try:
+            self._write(self.builder.flush())
+        finally:
+            self.writer.close()
+
+    def _write(self, visits: list) -> None:
+        if visits:
+            self.writer.write(visits)
+            self.visits += len(visits)
+
+
+def pick_camera_id(layout: StoreLayout, camera: str | None) -> str:
+    """The camera asked for, or the store's only camera; a UserError when the choice is ambiguous."""
+    if camera is not None:
+        return layout.camera(camera).id
+    if len(layout.cameras) == 1:
+        return layout.cameras[0].id
+    known = ", ".join(c.id for c in layout.cameras)
+    raise UserError(f"store {layout.id!r} has {len(layout.cameras)} cameras; pick one with --camera ({known})")
+
+
+def open_writer(layout: StoreLayout, camera_id: str, db_url: str | None) -> EventWriter:
+    """A writer for one camera of the store, with retention applied and the store's name recorded."""
+    writer = EventWriter(db_url, outbox_path=default_outbox_path(layout.id, camera_id))
+    writer.start_run(layout.id, layout.name, retention_days=layout.settings.retention_days)
+    return writer
+
+
+def build_sinks(store: Path | None, camera: str | None, db_url: str | None) -> list[VisitSink]:
+    """The sinks ``storemood run`` adds for ``--store/--camera/--db`` (none without a store layout)."""
+    if store is None:
+        return []
+    layout = load_store(store)
+    camera_id = pick_camera_id(layout, camera)
+    builder = EventBuilder(layout.id, layout.camera(camera_id), min_dwell_s=layout.settings.min_dwell_s)
+    return [VisitSink(builder, open_writer(layout, camera_id, db_url))]
+
+
+def run_store(store: Path, db_url: str | None, run_options: RunOptions) -> dict[str, dict]:
+    """Run every camera of the store at once, one worker process each; returns each camera's summary.
+
+    The database is created and migrated here first, so workers never race to upgrade it. Ctrl-C reaches
+    every worker (same process group); each flushes its open visits before this returns.
+    """
+    layout = load_store(store)
+    open_writer(layout, layout.cameras[0].id, db_url).close()
+    options = replace(run_options, progress=False)  # several bars from several processes would garble
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    workers = [
+        context.Process(
+            target=_camera_worker, args=(store, camera.id, db_url, options, results), name=f"camera-{camera.id}"
+        )
+        for camera in layout.cameras
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        for worker in workers:
+            worker.join()
+    except KeyboardInterrupt:
+        for worker in workers:
+            worker.join()  # they got the same Ctrl-C and are flushing their visits
+        raise
+    return _collect(results, len(workers))
+
+
+def _collect(results, expected: int) -> dict[str, dict]:
+    summaries: dict[str, dict] = {}
+    for _ in range(expected):
+        try:
+            camera, summary = results.get(timeout=5)
+        except queue.Empty:  # a worker died without reporting (killed)
+            break
+        summaries[camera] = summary
+    failed = {camera: s["error"] for camera, s in summaries.items() if "error" in s}
+    if failed and len(failed) == len(summaries):
+        raise UserError("; ".join(f"camera {camera}: {error}" for camera, error in failed.items()))
+    return summaries
+
+
+def _camera_worker(store: Path, camera_id: str, db_url: str | None, options: RunOptions, results) -> None:
+    """One camera's run in its own process; reports a summary (or the error) on ``results``."""
+    from storemood.pipeline.runner import run_source
+
+    try:
+        layout = load_store(store)
+        sinks = build_sinks(store, camera_id, db_url)
+        summary = run_source(layout.camera(camera_id).source, options, sinks=sinks)
+        results.put((camera_id, {**summary.to_dict(), "visits": sinks[0].visits}))
+    except UserError as error:
+        results.put((camera_id, {"error": str(error)}))
+    except KeyboardInterrupt:
+        results.put((camera_id, {"error": "interrupted"}))

@@ -1,0 +1,104 @@
+"""Writing and pruning visit events: idempotent batched inserts keyed by the event's UUID."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+
+from storemood.events import VisitEvent
+from storemood.store.database import open_database
+from storemood.store.schema import EMOTION_COLUMNS, events, stores
+
+Row = dict[str, object]
+
+
+def event_to_row(event: VisitEvent) -> Row:
+    """The events-table row of a visit: plain values only (the outbox stores it as JSON)."""
+    return {
+        "id": event.id,
+        "store": event.store,
+        "camera": event.camera,
+        "zone": event.zone,
+        "product": event.product,
+        "product_name": event.product_name,
+        "brand": event.brand,
+        "track_id": int(event.track_id),
+        "start": event.start.astimezone(UTC).isoformat(),
+        "end": event.end.astimezone(UTC).isoformat(),
+        "dwell_s": float(event.dwell_seconds),
+        "frames": int(event.frames),
+        **{column: float(event.probabilities.get(name, 0.0)) for name, column in EMOTION_COLUMNS.items()},
+        "dominant": event.dominant_emotion,
+        "face_score": float(event.face_score),
+        "face_size": float(event.face_size),
+    }
+
+
+def _bindable(row: Row, recorded_at: datetime) -> Row:
+    return {
+        **row,
+        "start": datetime.fromisoformat(str(row["start"])),
+        "end": datetime.fromisoformat(str(row["end"])),
+        "recorded_at": recorded_at,
+    }
+
+
+def _insert_ignoring_duplicates(engine: Engine, table: sa.Table, key: str):
+    """``INSERT ... ON CONFLICT (key) DO NOTHING`` in the engine's dialect (SQLite and PostgreSQL)."""
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
+
+
+class EventStore:
+    """The events table of one database, opened (and migrated) once.
+
+    >>> store = EventStore("sqlite://")          # an in-memory database
+    >>> store.count()
+    0
+    """
+
+    def __init__(self, url: str | None = None, engine: Engine | None = None) -> None:
+        self.engine = engine or open_database(url)
+
+    def add(self, visits: Iterable[VisitEvent]) -> int:
+        """Insert visits in one transaction; ones already stored (same id) are skipped. Returns rows added."""
+        return self.add_rows([event_to_row(visit) for visit in visits])
+
+    def add_rows(self, rows: Sequence[Row]) -> int:
+        """Insert rows as made by :func:`event_to_row`, in order, skipping ids already stored."""
+        if not rows:
+            return 0
+        now = datetime.now(UTC)
+        statement = _insert_ignoring_duplicates(self.engine, events, "id").returning(events.c.seq)
+        with self.engine.begin() as connection:
+            added = connection.execute(statement, [_bindable(row, now) for row in rows]).all()
+        return len(added)
+
+    def register_store(self, store_id: str, name: str) -> None:
+        """Record (or rename) a store so listings show its name."""
+        statement = _insert_ignoring_duplicates(self.engine, stores, "id")
+        with self.engine.begin() as connection:
+            connection.execute(statement, {"id": store_id, "name": name or store_id})
+            connection.execute(stores.update().where(stores.c.id == store_id).values(name=name or store_id))
+
+    def prune(self, older_than_days: float, now: datetime | None = None) -> int:
+        """Delete events that ended more than ``older_than_days`` ago (retention). Returns rows deleted."""
+        cutoff = (now or datetime.now(UTC)) - timedelta(days=older_than_days)
+        with self.engine.begin() as connection:
+            return connection.execute(events.delete().where(events.c.end < cutoff)).rowcount
+
+    def delete_store(self, store_id: str) -> int:
+        """Delete every event of one store (the demo replaces its own earlier run this way)."""
+        with self.engine.begin() as connection:
+            return connection.execute(events.delete().where(events.c.store == store_id)).rowcount
+
+    def count(self) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.scalar(sa.select(sa.func.count()).select_from(events)))
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,98 @@
+"""The database tables: one row per visit event, plus the stores that wrote them.
+
+Times are stored in UTC. SQLite keeps datetimes as naive text, PostgreSQL as ``timestamptz``; the
+:class:`UTCDateTime` type makes both hand back timezone-aware UTC datetimes, so queries and reports
+behave the same on either. The emotion columns are FER2013's seven classes; a model with fewer classes
+leaves the others at 0.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storemood.emotions import FER7
+
+#: Column name of each emotion's mean probability, e.g. ``p_happy``.
+EMOTION_COLUMNS: dict[str, str] = {emotion: f"p_{emotion}" for emotion in FER7}
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """A datetime column that always stores UTC and always returns timezone-aware UTC datetimes."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where a UTC time is required")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+#: Auto-increment sequence: BIGINT identity on PostgreSQL, SQLite's INTEGER rowid alias.
+SequenceInt = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class EventRow(Base):
+    """One visit of one track to one zone (see :class:`storemood.events.VisitEvent`)."""
+
+    __tablename__ = "events"
+
+    seq: Mapped[int] = mapped_column(SequenceInt, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(sa.String(36), unique=True, nullable=False)
+    store: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    camera: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    zone: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    product: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    product_name: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="")
+    brand: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    track_id: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    start: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    end: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    dwell_s: Mapped[float] = mapped_column(sa.Float, nullable=False)
+    frames: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    p_angry: Mapped[float] = mapped_column(sa.Float, nullable=False, default=0.0)
+    p_disgust: Mapped[float] = mapped_column(sa.Float, nullable=False, default=0.0)
+    p_fear: Mapped[float] = mapped_column(sa.Float, nullable=False, default=0.0)
+    p_happy: Mapped[float] = mapped_column(sa.Float, nullable=False, default=0.0)
+    p_neutral: Mapped[float] = mapped_column(sa.Float, nullable=False, default=0.0)
+    p_sad: Mapped[float] = mapped_column(sa.Float, nullable=False, default=0.0)
+    p_surprise: Mapped[float] = mapped_column(sa.Float, nullable=False, default=0.0)
+    dominant: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    face_score: Mapped[float] = mapped_column(sa.Float, nullable=False)
+    face_size: Mapped[float] = mapped_column(sa.Float, nullable=False)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    __table_args__ = (
+        sa.Index("ix_events_start", "start"),
+        sa.Index("ix_events_store_start", "store", "start"),
+        sa.Index("ix_events_product", "product"),
+        sa.Index("ix_events_brand", "brand"),
+    )
+
+
+class StoreRow(Base):
+    """A store that has written events: its id and human-readable name (from its store.yaml)."""
+
+    __tablename__ = "stores"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="")
+
+
+events = EventRow.__table__
+stores = StoreRow.__table__
