@@ -1,9 +1,295 @@
-"""Sub-commands of this area (filled in by the area's work)."""
+"""``storemood detect``, ``storemood run`` and ``storemood demo``: the live half of the product.
+
+Handlers only parse, call a package function and print; the vision and pipeline modules (OpenCV,
+ONNX Runtime, LiteRT) are imported inside them so ``storemood --help`` stays instant.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from storemood.errors import UserError
+
+DETECTOR_NAMES = ("blazeface", "mtcnn")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add this area's sub-commands."""
+    """Add ``detect``, ``run`` and ``demo``."""
+    _register_detect(subparsers)
+    _register_run(subparsers)
+    _register_demo(subparsers)
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by every command that detects and classifies faces."""
+    parser.add_argument(
+        "--model", type=Path, help="ONNX emotion model with storemood metadata (default: the shipped model)"
+    )
+    parser.add_argument(
+        "--detector",
+        choices=DETECTOR_NAMES,
+        default="blazeface",
+        help="face detector: blazeface (fast, faces from about 48 px) or mtcnn (about 15x slower, "
+        "finds smaller faces) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--min-face", type=int, default=40, metavar="PX", help="ignore faces smaller than this (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--score-threshold",
+        type=float,
+        default=0.5,
+        metavar="S",
+        help="ignore detections with a lower detector score, 0..1 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, metavar="N", help="CPU threads for the models (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--mirror",
+        action="store_true",
+        help="test-time mirroring: average each face's reading with its mirror image's (twice the model work)",
+    )
+
+
+def _register_detect(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "detect",
+        help="find faces in images and read their expressions",
+        description="Find the faces in each image and classify each face's expression. Grayscale, RGBA "
+        "and 16-bit images work.",
+    )
+    parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="image files (JPEG, PNG, ...)")
+    _add_model_options(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON list on stdout and nothing else")
+    parser.add_argument(
+        "--annotate",
+        type=Path,
+        metavar="OUT",
+        help="also write each image with boxes and labels drawn: OUT is the file for a single image "
+        "(e.g. out.png), otherwise a folder that gets <name>.annotated.png per image",
+    )
+    parser.set_defaults(handler=detect)
+
+
+def _register_run(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run the live pipeline on a video file, webcam or stream",
+        description="Detect, track and classify faces in a video, then (with --store) map them to shelf zones "
+        "and store one anonymous event per visit. Ctrl-C ends the run cleanly with a summary.",
+    )
+    parser.add_argument(
+        "source",
+        nargs="?",
+        metavar="SOURCE",
+        help="video file, webcam index (0) or rtsp:// / http(s):// URL; leave it out with --store to run "
+        "every camera of the store",
+    )
+    parser.add_argument(
+        "--store", type=Path, metavar="PATH", help="store layout (store.yaml): cameras, zones, products, brands"
+    )
+    parser.add_argument(
+        "--camera", metavar="ID", help="which camera of --store SOURCE is (needed when the store has several)"
+    )
+    parser.add_argument(
+        "--db", metavar="URL", help="database for visit events (default: SQLite in the user's data directory)"
+    )
+    parser.add_argument(
+        "--output", type=Path, metavar="VIDEO", help="write an annotated copy (.mp4 or .avi) with boxes, ids, labels"
+    )
+    parser.add_argument("--show", action="store_true", help="show the annotated frames in a window (needs a display)")
+    parser.add_argument(
+        "--every", type=int, default=1, metavar="N", help="analyse every N-th frame only (default: %(default)s)"
+    )
+    parser.add_argument("--max-frames", type=int, metavar="N", help="stop after reading N frames")
+    parser.add_argument(
+        "--classify-hz",
+        type=float,
+        default=5.0,
+        metavar="HZ",
+        help="re-read each tracked face's expression this often per second; new faces are read at once; "
+        "0 reads every face on every frame (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--half-life",
+        type=float,
+        default=0.5,
+        metavar="S",
+        help="smoothing half-life of each track's probabilities in seconds; 0 turns smoothing off "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-missed",
+        type=int,
+        default=15,
+        metavar="N",
+        help="analysed frames a face may go unseen before its track ends (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--realtime",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="drop frames rather than fall behind (default: on for webcams and streams, off for files)",
+    )
+    parser.add_argument(
+        "--start-time",
+        type=_utc_time,
+        metavar="ISO",
+        help="UTC time of a video file's first frame, e.g. 2026-11-22T09:00:00 (default: now)",
+    )
+    _add_model_options(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON summary object on stdout")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=run)
+
+
+def _register_demo(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="run the whole pipeline on a store clip built from photos that ship with the installed packages",
+        description="Builds a short clip of real faces (photos bundled with scikit-image and matplotlib) "
+        "walking past a shelf, runs detection, tracking and expression reading on it with the shipped "
+        "model, and prints what it saw. Needs no network and no files of your own.",
+    )
+    parser.add_argument("--model", type=Path, help="ONNX emotion model (default: the shipped model)")
+    parser.add_argument("--output", type=Path, metavar="VIDEO", help="also write the annotated clip (.mp4 or .avi)")
+    parser.add_argument("--json", action="store_true", help="print the run summary as one JSON object")
+    parser.set_defaults(handler=demo)
+
+
+def _utc_time(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not an ISO time: {text!r}") from error
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _check_positive(**values: float | None) -> None:
+    for name, value in values.items():
+        if value is not None and value < 1:
+            raise UserError(f"--{name.replace('_', '-')} must be at least 1, not {value}")
+
+
+def detect(args: argparse.Namespace) -> int:
+    """Handler of ``storemood detect``."""
+    from storemood.pipeline.annotate import write_annotated_images
+    from storemood.vision.classifier import EmotionClassifier
+    from storemood.vision.detectors import create_detector
+    from storemood.vision.images import analyse_image, check_images_exist
+
+    _check_positive(min_face=args.min_face, threads=args.threads)
+    check_images_exist(args.images)
+    classifier = EmotionClassifier(args.model, threads=args.threads, mirror=args.mirror)
+    detector = create_detector(args.detector, args.min_face, args.score_threshold, args.threads)
+    results = [analyse_image(path, detector, classifier) for path in args.images]
+    if args.annotate:
+        write_annotated_images(results, args.annotate)
+    if args.json:
+        print(json.dumps([result.to_dict() for result in results]))
+    else:
+        for result in results:
+            print(result.describe())
+    return 0
+
+
+def _run_options(args: argparse.Namespace):
+    from storemood.pipeline.runner import RunOptions
+
+    _check_positive(every=args.every, max_frames=args.max_frames, min_face=args.min_face, threads=args.threads)
+    return RunOptions(
+        model=args.model,
+        detector=args.detector,
+        min_face=args.min_face,
+        score_threshold=args.score_threshold,
+        every=args.every,
+        max_frames=args.max_frames,
+        classify_hz=args.classify_hz,
+        half_life=args.half_life,
+        max_missed=args.max_missed,
+        threads=args.threads,
+        mirror=args.mirror,
+        realtime=args.realtime,
+        start_time=args.start_time,
+        progress=not args.quiet,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler of ``storemood run``."""
+    options = _run_options(args)
+    if args.source is None:
+        return _run_store(args, options)
+    from storemood.pipeline.retail import build_sinks
+    from storemood.pipeline.runner import run_source
+
+    sinks = [*_view_sinks(args), *build_sinks(args.store, args.camera, args.db)]
+    summary = run_source(args.source, options, sinks=sinks)
+    print(json.dumps(summary.to_dict()) if args.json else summary.describe())
+    return 0
+
+
+def _run_store(args: argparse.Namespace, options) -> int:
+    """Every camera of ``--store`` at once (``run`` without SOURCE)."""
+    if args.store is None:
+        raise UserError("give a SOURCE (video file, webcam index or URL), or --store to run a store's cameras")
+    if args.camera or args.output or args.show:
+        raise UserError("--camera, --output and --show need a SOURCE; without one every camera of the store runs")
+    from storemood.pipeline.retail import run_store
+
+    cameras = run_store(args.store, args.db, options)
+    print(json.dumps({"cameras": cameras}) if args.json else _describe_cameras(cameras))
+    return 0
+
+
+def _describe_cameras(cameras: dict[str, dict]) -> str:
+    lines = []
+    for camera, summary in cameras.items():
+        if "error" in summary:
+            lines.append(f"camera {camera}: failed: {summary['error']}")
+        else:
+            lines.append(
+                f"camera {camera}: {summary['frames']} frames, {summary['faces']} faces, "
+                f"{len(summary['tracks'])} tracks, {summary.get('visits', 0)} visits stored"
+            )
+    return "\n".join(lines)
+
+
+def _view_sinks(args: argparse.Namespace) -> list:
+    """The annotated-output sinks the user asked for (none by default: no pixels are written)."""
+    from storemood.pipeline.annotate import AnnotatedVideoWriter, WindowSink
+
+    sinks: list = []
+    if args.output:
+        sinks.append(AnnotatedVideoWriter(args.output, fps=_source_fps(args.source) / args.every))
+    if args.show:
+        sinks.append(WindowSink())
+    return sinks
+
+
+def _source_fps(source: str) -> float:
+    from storemood.pipeline.sources import VideoSource
+
+    if not Path(source).is_file():
+        return 25.0
+    video = VideoSource(source)
+    try:
+        return video.fps
+    finally:
+        video.close()
+
+
+def demo(args: argparse.Namespace) -> int:
+    """Handler of ``storemood demo``."""
+    from storemood.pipeline.annotate import AnnotatedVideoWriter
+    from storemood.pipeline.demo import CLIP_FPS, format_summary, run_demo
+    from storemood.pipeline.runner import RunOptions
+
+    sinks = [AnnotatedVideoWriter(args.output, fps=CLIP_FPS)] if args.output else []
+    summary, clip = run_demo(RunOptions(model=args.model, progress=not args.json), sinks=sinks)
+    print(json.dumps(summary.to_dict()) if args.json else format_summary(summary, clip))
+    return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -15,6 +16,8 @@ import numpy as np
 
 from storemood.errors import UserError
 from storemood.pipeline.runner import FrameResult
+from storemood.vision.faces import Faces
+from storemood.vision.images import ImageFaces
 
 #: BGR colour per emotion, so the same emotion always looks the same.
 EMOTION_COLORS: dict[str, tuple[int, int, int]] = {
@@ -32,21 +35,21 @@ BAR_WIDTH, BAR_HEIGHT = 60, 5
 FOURCC_BY_SUFFIX = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
 
 
-def draw_faces(image: np.ndarray, result: FrameResult) -> np.ndarray:
-    """A copy of ``image`` with every face of ``result`` drawn on it."""
+def draw_faces(image: np.ndarray, faces: Faces, classes: tuple[str, ...]) -> np.ndarray:
+    """A copy of ``image`` with every face drawn: box, track id (when tracked), label, probability bar."""
     canvas = image.copy()
-    probabilities = result.faces.probabilities
-    for row, box in enumerate(result.faces.boxes.astype(int)):
+    probabilities = faces.probabilities
+    for row, box in enumerate(faces.boxes.astype(int)):
         x, y, width, height = box.tolist()
-        track_id = int(result.faces.track_ids[row])
         scores = None if probabilities is None or np.isnan(probabilities[row]).any() else probabilities[row]
-        label = result.classes[int(np.argmax(scores))] if scores is not None else "?"
+        label = classes[int(np.argmax(scores))] if scores is not None else "?"
         color = EMOTION_COLORS.get(label, UNKNOWN_COLOR)
         cv2.rectangle(canvas, (x, y), (x + width, y + height), color, 2)
-        text = f"#{track_id} {label}" + (f" {scores.max():.2f}" if scores is not None else "")
+        track = f"#{faces.track_ids[row]} " if faces.track_ids[row] >= 0 else ""
+        text = f"{track}{label}" + (f" {scores.max():.2f}" if scores is not None else "")
         cv2.putText(canvas, text, (x, max(12, y - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, color, 1, cv2.LINE_AA)
         if scores is not None:
-            draw_probability_bar(canvas, (x, y + height + 4), scores, result.classes)
+            draw_probability_bar(canvas, (x, y + height + 4), scores, classes)
     return canvas
 
 
@@ -59,6 +62,22 @@ def draw_probability_bar(canvas: np.ndarray, origin: tuple[int, int], scores: np
         length = round(float(score) * BAR_WIDTH)
         color = EMOTION_COLORS.get(name, UNKNOWN_COLOR)
         cv2.rectangle(canvas, (x, top), (x + length, top + BAR_HEIGHT), color, -1)
+
+
+def write_annotated_images(results: Sequence[ImageFaces], out: Path) -> list[Path]:
+    """Write each analysed image with its faces drawn: to ``out`` for one image, else into folder ``out``."""
+    out = Path(out)
+    if len(results) == 1 and out.suffix:
+        targets = [out]
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        targets = [out / f"{result.path.stem}.annotated.png" for result in results]
+    for result, target in zip(results, targets, strict=True):
+        if not target.parent.is_dir():
+            raise UserError(f"folder {target.parent} for --annotate does not exist")
+        if not cv2.imwrite(str(target), draw_faces(result.image, result.faces, result.classes)):
+            raise UserError(f"cannot write {target} (unknown image type?)")
+    return targets
 
 
 class AnnotatedVideoWriter:
@@ -81,7 +100,7 @@ class AnnotatedVideoWriter:
             height, width = result.shape
             fourcc = cv2.VideoWriter_fourcc(*FOURCC_BY_SUFFIX[self.path.suffix.lower()])
             self.writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, (width, height))
-        self.writer.write(draw_faces(result.image, result))
+        self.writer.write(draw_faces(result.image, result.faces, result.classes))
 
     def close(self) -> None:
         if self.writer is not None:
@@ -104,7 +123,7 @@ class WindowSink:
 
     def on_frame(self, result: FrameResult) -> None:
         if result.image is not None:
-            cv2.imshow(self.WINDOW, draw_faces(result.image, result))
+            cv2.imshow(self.WINDOW, draw_faces(result.image, result.faces, result.classes))
             cv2.waitKey(1)
 
     def close(self) -> None:

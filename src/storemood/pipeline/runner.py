@@ -162,16 +162,17 @@ class TrackSummary:
         if not np.isnan(probabilities).any():
             self.probability_sum = probabilities + (0 if self.probability_sum is None else self.probability_sum)
 
+    def probabilities(self, classes: tuple[str, ...]) -> dict[str, float]:
+        """Mean smoothed probability of each emotion over the track (empty if never classified)."""
+        if self.probability_sum is None:
+            return {}
+        mean = self.probability_sum / self.probability_sum.sum()
+        return {name: round(float(p), 4) for name, p in zip(classes, mean, strict=True)}
+
     def to_dict(self, classes: tuple[str, ...]) -> dict:
-        mean = self.probability_sum / self.probability_sum.sum() if self.probability_sum is not None else None
-        return {
-            "id": self.id,
-            "frames": self.frames,
-            "dominant_emotion": classes[int(np.argmax(mean))] if mean is not None else None,
-            "probabilities": {name: round(float(p), 4) for name, p in zip(classes, mean, strict=True)}
-            if mean is not None
-            else {},
-        }
+        probabilities = self.probabilities(classes)
+        dominant = max(probabilities, key=probabilities.__getitem__) if probabilities else None
+        return {"id": self.id, "frames": self.frames, "dominant_emotion": dominant, "probabilities": probabilities}
 
 
 class SummarySink:
@@ -234,6 +235,22 @@ class RunSummary:
             "interrupted": self.interrupted,
         }
 
+    def describe(self) -> str:
+        """A few lines for the terminal: throughput, counts, and each track's main emotions."""
+        lines = [
+            f"{self.frames} frames in {self.seconds:.2f} s ({self.fps:.0f} fps): {self.faces} face detections, "
+            f"{len(self.tracks)} tracks, {self.classified_faces} face classifications"
+            + (f", {self.skipped_frames} corrupt frames skipped" if self.skipped_frames else "")
+            + (f", {self.dropped_frames} frames dropped to keep up" if self.dropped_frames else "")
+            + (" (interrupted)" if self.interrupted else "")
+        ]
+        for track in self.tracks:
+            info = track.to_dict(self.classes)
+            top = sorted(info["probabilities"].items(), key=lambda item: -item[1])[:3]
+            shares = ", ".join(f"{name} {p:.2f}" for name, p in top)
+            lines.append(f"  track {track.id}: {track.frames} frames, mostly {info['dominant_emotion']} ({shares})")
+        return "\n".join(lines)
+
 
 def run_source(
     source: str | Path,
@@ -248,23 +265,24 @@ def run_source(
     ``pipeline`` lets a caller reuse already-loaded models (a :class:`FramePipeline`).
     """
     options = options or RunOptions()
-    pipeline = pipeline or FramePipeline(options)
-    video = VideoSource(source, realtime=options.realtime, start_time=options.start_time)
-    summary = SummarySink(pipeline.classes)
-    loop = FrameLoop(video, pipeline, [summary, *sinks], options)
-    started = time.perf_counter()
     with ExitStack() as closing:
-        closing.callback(video.close)
-        for sink in (summary, *sinks):
+        for sink in sinks:
             closing.callback(sink.close)
+        video = VideoSource(source, realtime=options.realtime, start_time=options.start_time)
+        closing.callback(video.close)
+        pipeline = pipeline or FramePipeline(options)  # after the source: a bad source fails fast
+        summary = SummarySink(pipeline.classes)
+        loop = FrameLoop(video, pipeline, [summary, *sinks], options)
+        started = time.perf_counter()
         loop.run()
+        seconds = time.perf_counter() - started
     return RunSummary(
         source=str(source),
         frames=loop.frames_read,
         analysed_frames=summary.analysed_frames,
         faces=summary.faces,
         classified_faces=pipeline.classified_faces,
-        seconds=time.perf_counter() - started,
+        seconds=seconds,
         skipped_frames=video.skipped_frames,
         dropped_frames=video.dropped_frames,
         reconnects=video.reconnects,

@@ -40,9 +40,7 @@ def model_info(session, path: Path) -> ModelInfo:
     """The model's self-description from its ONNX metadata, or a UserError when it has none."""
     metadata = session.get_modelmeta().custom_metadata_map
     if METADATA_KEY not in metadata:
-        raise UserError(
-            f"{path} has no '{METADATA_KEY}' metadata (class names, input size); not a storemood model"
-        )
+        raise UserError(f"{path} has no '{METADATA_KEY}' metadata (class names, input size); not a storemood model")
     try:
         return ModelInfo.from_json(metadata[METADATA_KEY])
     except (ValueError, TypeError, KeyError) as error:

@@ -24,14 +24,23 @@ from storemood.vision.faces import Faces
 DEFAULT_MARGIN = 0.15
 
 
-def to_gray(image: np.ndarray) -> np.ndarray:
-    """8-bit single-channel version of a BGR, BGRA, grayscale or 16-bit image."""
+def to_bgr8(image: np.ndarray) -> np.ndarray:
+    """8-bit, 3-channel BGR from a grayscale, BGR, BGRA, 16-bit or float image (8-bit BGR is returned as is)."""
     if image.dtype != np.uint8:
-        image = cv2.convertScaleAbs(image, alpha=255.0 / max(float(image.max()), 1.0))
+        top = float(image.max()) if image.size else 1.0
+        image = cv2.convertScaleAbs(image, alpha=255.0 / (top if top > 0 else 1.0))
     if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    return image
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """8-bit single-channel version of any image :func:`to_bgr8` accepts."""
+    if image.ndim == 2 and image.dtype == np.uint8:
         return image
-    code = cv2.COLOR_BGRA2GRAY if image.shape[2] == 4 else cv2.COLOR_BGR2GRAY
-    return cv2.cvtColor(image, code)
+    return cv2.cvtColor(to_bgr8(image), cv2.COLOR_BGR2GRAY)
 
 
 def eye_angle(landmarks: np.ndarray) -> float:
@@ -61,7 +70,5 @@ def crop_faces(
     for i, box in enumerate(faces.boxes):
         angle = eye_angle(faces.landmarks[i]) if align and faces.landmarks is not None else 0.0
         matrix = crop_matrix(box, size, margin, angle)
-        crops[i] = cv2.warpAffine(
-            gray, matrix, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
-        )
+        crops[i] = cv2.warpAffine(gray, matrix, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
     return crops

