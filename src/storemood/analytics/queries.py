@@ -1,0 +1,380 @@
+"""Aggregates of visit events, computed in SQL that runs the same on SQLite and PostgreSQL.
+
+These functions are the analytics API: ``storemood report`` prints them and the web API serves them.
+Each takes an Engine, a Connection or an ORM Session (``bind``), optional :class:`Filters`, and returns
+plain typed rows.
+
+Portability notes: the median dwell is computed with window functions (``ROW_NUMBER`` and ``COUNT``
+over the group, then the mean of the one or two middle rows), because SQLite has no
+``percentile_cont``; hour and day buckets compile to ``strftime`` on SQLite and ``to_char`` on
+PostgreSQL and are UTC on both.
+
+>>> from storemood.store.database import open_database
+>>> aggregate(open_database("sqlite://"), "product")
+[]
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from typing import Literal, get_args
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
+
+from storemood.emotions import FER7, NEGATIVE, POSITIVE
+from storemood.errors import UserError
+from storemood.store.schema import EMOTION_COLUMNS, events, stores
+
+Dimension = Literal["product", "brand", "zone", "camera", "store", "hour", "day"]
+DIMENSIONS: tuple[str, ...] = get_args(Dimension)
+Bind = Engine | Connection | Session
+
+#: Visits at least this long count as engaged unless a caller says otherwise (store.yaml's default).
+ENGAGEMENT_DWELL_S = 3.0
+#: Default dwell histogram bin edges, seconds (the last bin is open-ended).
+DWELL_EDGES: tuple[float, ...] = (0.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which events to include: every given list restricts to its values; times bound the visit start."""
+
+    stores: tuple[str, ...] = ()
+    cameras: tuple[str, ...] = ()
+    zones: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
+    brands: tuple[str, ...] = ()
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        chosen = [
+            events.c[column].in_(values)
+            for column, values in (
+                ("store", self.stores),
+                ("camera", self.cameras),
+                ("zone", self.zones),
+                ("product", self.products),
+                ("brand", self.brands),
+            )
+            if values
+        ]
+        if self.since is not None:
+            chosen.append(events.c.start >= self.since)
+        if self.until is not None:
+            chosen.append(events.c.start < self.until)
+        return chosen
+
+
+@dataclass(frozen=True)
+class AggregateRow:
+    """Figures for one group of visits (one product, brand, zone, camera, store, hour or day).
+
+    ``brand`` and ``store`` are the group's brand and store when all its visits share one, else ``""``.
+    ``shares`` is the share of visits by dominant emotion; ``probabilities`` the mean probabilities;
+    ``valence`` the share of positive minus the share of negative visits (-1..1); ``engaged`` the visits
+    lasting at least the engagement threshold.
+    """
+
+    key: str
+    brand: str
+    store: str
+    visits: int
+    engaged: int
+    dwell_total_s: float
+    dwell_median_s: float
+    shares: dict[str, float]
+    probabilities: dict[str, float]
+    valence: float
+    product_name: str = ""
+
+    @property
+    def engagement(self) -> float:
+        """Share of visits that were engaged."""
+        return self.engaged / self.visits if self.visits else 0.0
+
+    def to_dict(self, by: str) -> dict:
+        """The JSON row of ``storemood report --format json`` and the web API (by-key first)."""
+        data = asdict(self)
+        return {by: data.pop("key"), **data, "engagement": self.engagement}
+
+
+@dataclass(frozen=True)
+class ValencePoint:
+    """Valence of one series (e.g. one product) in one time bucket."""
+
+    time: str
+    key: str
+    visits: int
+    valence: float
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two products or brands side by side; differences are ``a`` minus ``b``."""
+
+    by: str
+    a: AggregateRow
+    b: AggregateRow
+
+    @property
+    def valence_difference(self) -> float:
+        return self.a.valence - self.b.valence
+
+    @property
+    def dwell_median_difference_s(self) -> float:
+        return self.a.dwell_median_s - self.b.dwell_median_s
+
+    @property
+    def share_differences(self) -> dict[str, float]:
+        return {name: self.a.shares[name] - self.b.shares[name] for name in self.a.shares}
+
+    def to_dict(self) -> dict:
+        return {
+            "by": self.by,
+            "a": self.a.to_dict(self.by),
+            "b": self.b.to_dict(self.by),
+            "valence_difference": self.valence_difference,
+            "dwell_median_difference_s": self.dwell_median_difference_s,
+            "share_differences": self.share_differences,
+        }
+
+
+class _TimeBucket(ColumnElement):
+    """The UTC hour (``2026-11-22T10:00Z``) or day (``2026-11-22``) of a timestamp, as text."""
+
+    inherit_cache = True
+    type = sa.String()
+
+    def __init__(self, column: ColumnElement, unit: str) -> None:
+        self.column = column
+        self.unit = unit
+
+
+_SQLITE_FORMATS = {"hour": "%Y-%m-%dT%H:00Z", "day": "%Y-%m-%d"}
+_POSTGRES_FORMATS = {"hour": 'YYYY-MM-DD"T"HH24:00"Z"', "day": "YYYY-MM-DD"}
+
+
+@compiles(_TimeBucket, "sqlite")
+def _bucket_sqlite(element: _TimeBucket, compiler, **kw) -> str:
+    return f"strftime('{_SQLITE_FORMATS[element.unit]}', {compiler.process(element.column, **kw)})"
+
+
+@compiles(_TimeBucket, "postgresql")
+def _bucket_postgresql(element: _TimeBucket, compiler, **kw) -> str:
+    column = compiler.process(element.column, **kw)
+    return f"to_char({column} AT TIME ZONE 'UTC', '{_POSTGRES_FORMATS[element.unit]}')"
+
+
+def _dimension(name: str) -> ColumnElement:
+    if name not in DIMENSIONS:
+        raise UserError(f"cannot group by {name!r}; choose one of {', '.join(DIMENSIONS)}")
+    column = _TimeBucket(events.c.start, name) if name in ("hour", "day") else events.c[name]
+    return column.label(_key(name))
+
+
+def _key(name: str) -> str:
+    """Result label of a grouping key (distinct from the figure columns such as ``brand``)."""
+    return f"by_{name}"
+
+
+def _single_or_blank(column: ColumnElement) -> ColumnElement:
+    """The group's value of ``column`` when all its rows share one, else ``''``."""
+    return sa.case((sa.func.min(column) == sa.func.max(column), sa.func.min(column)), else_="")
+
+
+def _execute(bind: Bind, statement) -> list[sa.Row]:
+    if isinstance(bind, Engine):
+        with bind.connect() as connection:
+            return list(connection.execute(statement))
+    return list(bind.execute(statement))
+
+
+def _grouped_figures(
+    bind: Bind, dimensions: list[str], filters: Filters | None, engagement_dwell_s: float
+) -> list[sa.Row]:
+    """One row per group: the group keys, then every figure :class:`AggregateRow` needs."""
+    keys = [_dimension(name) for name in dimensions]
+    ranked = (
+        sa.select(
+            *keys,
+            events.c.brand,
+            events.c.store,
+            events.c.product_name,
+            events.c.dwell_s,
+            events.c.dominant,
+            *(events.c[column] for column in EMOTION_COLUMNS.values()),
+            sa.func.row_number().over(partition_by=keys, order_by=events.c.dwell_s).label("dwell_rank"),
+            sa.func.count().over(partition_by=keys).label("n"),
+        )
+        .where(*(filters or Filters()).clauses())
+        .subquery("ranked")
+    )
+    r = ranked.c
+    middle = r.dwell_rank.in_([(r.n + 1) // 2, (r.n + 2) // 2])  # the one or two middle rows
+    statement = (
+        sa.select(
+            *(r[_key(name)] for name in dimensions),
+            _single_or_blank(r.brand).label("brand"),
+            _single_or_blank(r.store).label("store"),
+            _single_or_blank(r.product_name).label("product_name"),
+            sa.func.count().label("visits"),
+            sa.func.sum(sa.case((r.dwell_s >= engagement_dwell_s, 1), else_=0)).label("engaged"),
+            sa.func.sum(r.dwell_s).label("dwell_total_s"),
+            sa.func.avg(sa.case((middle, r.dwell_s))).label("dwell_median_s"),
+            *(sa.func.sum(sa.case((r.dominant == name, 1), else_=0)).label(f"n_{name}") for name in FER7),
+            *(sa.func.avg(r[column]).label(column) for column in EMOTION_COLUMNS.values()),
+        )
+        .group_by(*(r[_key(name)] for name in dimensions))
+        .order_by(*(r[_key(name)] for name in dimensions))
+    )
+    return _execute(bind, statement)
+
+
+def _to_row(row: sa.Row, key: str) -> AggregateRow:
+    visits = int(row.visits)
+    shares = {name: int(getattr(row, f"n_{name}")) / visits for name in FER7}
+    return AggregateRow(
+        key=str(key),
+        brand=row.brand,
+        store=row.store,
+        product_name=row.product_name,
+        visits=visits,
+        engaged=int(row.engaged),
+        dwell_total_s=float(row.dwell_total_s),
+        dwell_median_s=float(row.dwell_median_s),
+        shares=shares,
+        probabilities={name: float(getattr(row, column)) for name, column in EMOTION_COLUMNS.items()},
+        valence=sum(shares[name] for name in POSITIVE) - sum(shares[name] for name in NEGATIVE),
+    )
+
+
+def aggregate(
+    bind: Bind,
+    by: Dimension,
+    filters: Filters | None = None,
+    engagement_dwell_s: float = ENGAGEMENT_DWELL_S,
+) -> list[AggregateRow]:
+    """Visits, dwell, emotion shares, mean probabilities, valence and engagement per ``by`` group.
+
+    Zones and cameras are grouped within their store (ids repeat across a chain), so the same zone id
+    in two stores gives two rows, each naming its store. Rows come sorted by key.
+    """
+    dimensions = ["store", by] if by in ("zone", "camera") else [by]
+    rows = _grouped_figures(bind, dimensions, filters, engagement_dwell_s)
+    return [_to_row(row, row._mapping[_key(by)]) for row in rows]
+
+
+def compare(
+    bind: Bind, a: str, b: str, by: Literal["product", "brand"] = "product", filters: Filters | None = None
+) -> Comparison:
+    """Compare two products (SKUs) or two brands; a UserError names one that has no visits."""
+    if by not in ("product", "brand"):
+        raise UserError(f"can compare products or brands, not {by!r}")
+    rows = {row.key: row for row in aggregate(bind, by, _restricted(filters, by, (a, b)))}
+    for name in (a, b):
+        if name not in rows:
+            raise UserError(f"no visits for {by} {name!r}" + (" in the chosen period" if filters else ""))
+    return Comparison(by=by, a=rows[a], b=rows[b])
+
+
+def _restricted(filters: Filters | None, by: str, values: tuple[str, ...]) -> Filters:
+    return replace(filters or Filters(), **{f"{by}s": values})
+
+
+def valence_over_time(
+    bind: Bind, bucket: Literal["hour", "day"] = "day", series: Dimension = "product", filters: Filters | None = None
+) -> list[ValencePoint]:
+    """Valence of each ``series`` group (e.g. product) per hour or day, sorted by time then key."""
+    if bucket not in ("hour", "day"):
+        raise UserError(f"time buckets are 'hour' or 'day', not {bucket!r}")
+    rows = _grouped_figures(bind, [bucket, series], filters, ENGAGEMENT_DWELL_S)
+    points = []
+    for row in rows:
+        figures = _to_row(row, row._mapping[_key(series)])
+        points.append(ValencePoint(row._mapping[_key(bucket)], figures.key, figures.visits, figures.valence))
+    return points
+
+
+def dwell_distribution(
+    bind: Bind, by: Dimension = "product", edges: tuple[float, ...] = DWELL_EDGES, filters: Filters | None = None
+) -> dict[str, list[int]]:
+    """Visits per dwell bin for each group: bin ``i`` holds dwell in ``[edges[i], edges[i+1])``."""
+    key = _dimension(by)
+    bin_index = sa.case(
+        *((events.c.dwell_s < upper, index) for index, upper in enumerate(edges[1:])), else_=len(edges) - 1
+    ).label("bin")
+    statement = (
+        sa.select(key, bin_index, sa.func.count().label("visits"))
+        .where(*(filters or Filters()).clauses())
+        .group_by(key, bin_index)
+    )
+    histogram: dict[str, list[int]] = {}
+    for row in _execute(bind, statement):
+        histogram.setdefault(str(row[0]), [0] * len(edges))[int(row.bin)] += int(row.visits)
+    return dict(sorted(histogram.items()))
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A distinct value with its visit count (and, where it has them, a name, brand and store)."""
+
+    id: str
+    visits: int
+    name: str = ""
+    brand: str = ""
+    store: str = ""
+
+
+def _listing(bind: Bind, column: str, filters: Filters | None, *extra: str) -> list[sa.Row]:
+    statement = (
+        sa.select(events.c[column], *(sa.func.min(events.c[name]).label(name) for name in extra), sa.func.count())
+        .where(*(filters or Filters()).clauses())
+        .group_by(events.c[column])
+        .order_by(events.c[column])
+    )
+    return _execute(bind, statement)
+
+
+def list_stores(bind: Bind, filters: Filters | None = None) -> list[Listed]:
+    """Stores with events, with the name their store.yaml gave (the id where none was recorded)."""
+    names = {row.id: row.name for row in _execute(bind, sa.select(stores))}
+    return [
+        Listed(id=row[0], visits=row[-1], name=names.get(row[0], row[0])) for row in _listing(bind, "store", filters)
+    ]
+
+
+def list_cameras(bind: Bind, filters: Filters | None = None) -> list[Listed]:
+    return [Listed(id=row[0], visits=row[-1], store=row.store) for row in _listing(bind, "camera", filters, "store")]
+
+
+def list_zones(bind: Bind, filters: Filters | None = None) -> list[Listed]:
+    return [
+        Listed(id=row[0], visits=row[-1], store=row.store, brand=row.brand)
+        for row in _listing(bind, "zone", filters, "store", "brand")
+    ]
+
+
+def list_products(bind: Bind, filters: Filters | None = None) -> list[Listed]:
+    return [
+        Listed(id=row[0], visits=row[-1], name=row.product_name, brand=row.brand)
+        for row in _listing(bind, "product", filters, "product_name", "brand")
+    ]
+
+
+def list_brands(bind: Bind, filters: Filters | None = None) -> list[Listed]:
+    return [Listed(id=row[0], visits=row[-1]) for row in _listing(bind, "brand", filters)]
+
+
+def time_span(bind: Bind, filters: Filters | None = None) -> tuple[datetime | None, datetime | None]:
+    """First visit start and last visit end among the filtered events (None, None when there are none)."""
+    statement = sa.select(sa.func.min(events.c.start), sa.func.max(events.c.end)).where(
+        *(filters or Filters()).clauses()
+    )
+    first, last = _execute(bind, statement)[0]
+    return first, last
