@@ -6,6 +6,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: Names of the splits, each with the spellings data sets use for it (folder names, FER2013 ``Usage``).
+SPLIT_NAMES: dict[str, tuple[str, ...]] = {
+    "train": ("train", "training"),
+    "val": ("val", "validation", "valid", "publictest"),
+    "test": ("test", "privatetest"),
+}
+
+#: The key of a data set that comes without splits.
+ALL_SPLITS = "all"
+
+
+def split_named(spelling: str) -> str | None:
+    """``train``, ``val`` or ``test`` for a split's spelling in any case (``PublicTest`` -> ``val``), else None."""
+    key = spelling.strip().lower()
+    return next((split for split, spellings in SPLIT_NAMES.items() if key in spellings), None)
+
 
 @dataclass
 class ImageSet:
@@ -43,6 +59,17 @@ class ImageSet:
     ) -> ImageSet:
         targets = np.eye(len(classes), dtype=np.float32)[np.asarray(labels, dtype=np.int64)]
         return cls(np.asarray(images, dtype=np.uint8), targets, classes, sources)
+
+    @classmethod
+    def from_names(cls, images: np.ndarray, names: list[str], classes: tuple[str, ...], sources: list[str]) -> ImageSet:
+        """Faces labelled by emotion name; those whose emotion is not in ``classes`` are left out.
+
+        Leaving them out (rather than failing) is what lets a 7-class file train a retail4 model.
+        """
+        keep = [i for i, name in enumerate(names) if name in classes]
+        labels = np.array([classes.index(names[i]) for i in keep], dtype=np.int64)
+        faces = images[keep] if keep else np.zeros((0, *images.shape[1:]), np.uint8)
+        return cls.from_labels(faces, labels, classes, [sources[i] for i in keep])
 
 
 def stratified_split(
