@@ -52,6 +52,13 @@ class Filters:
     since: datetime | None = None  # inclusive
     until: datetime | None = None  # exclusive
 
+    def narrowed(self, by: str, values: tuple[str, ...]) -> Filters:
+        """These filters, further restricted to ``values`` of ``by`` (store, camera, zone, product, brand)."""
+        field = f"{by}s"
+        if field not in self.__dataclass_fields__:
+            raise UserError(f"cannot filter by {by!r}")
+        return replace(self, **{field: values})
+
     def clauses(self) -> list[ColumnElement[bool]]:
         chosen = [
             events.c[column].in_(values)
@@ -276,15 +283,12 @@ def compare(
     """Compare two products (SKUs) or two brands; a UserError names one that has no visits."""
     if by not in ("product", "brand"):
         raise UserError(f"can compare products or brands, not {by!r}")
-    rows = {row.key: row for row in aggregate(bind, by, _restricted(filters, by, (a, b)))}
+    rows = {row.key: row for row in aggregate(bind, by, (filters or Filters()).narrowed(by, (a, b)))}
     for name in (a, b):
         if name not in rows:
-            raise UserError(f"no visits for {by} {name!r}" + (" in the chosen period" if filters else ""))
+            narrowed = " matching the filters" if filters not in (None, Filters()) else ""
+            raise UserError(f"no visits for {by} {name!r}{narrowed}")
     return Comparison(by=by, a=rows[a], b=rows[b])
-
-
-def _restricted(filters: Filters | None, by: str, values: tuple[str, ...]) -> Filters:
-    return replace(filters or Filters(), **{f"{by}s": values})
 
 
 def valence_over_time(

@@ -1,9 +1,195 @@
-"""Sub-commands of this area (filled in by the area's work)."""
+"""``storemood report``, ``storemood compare`` and ``storemood prune``: what the retailer reads.
+
+Handlers only parse, call :mod:`storemood.analytics` / :mod:`storemood.store` and print; those modules
+are imported inside the handlers so that ``storemood --help`` stays instant.
+"""
 
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
+from pathlib import Path
+
+from storemood.errors import UserError
+
+BY_CHOICES = ("product", "brand", "zone", "camera", "store", "hour", "day")
+FORMAT_CHOICES = ("table", "csv", "json", "html")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add this area's sub-commands."""
+    """Add ``report``, ``compare`` and ``prune``."""
+    _register_report(subparsers)
+    _register_compare(subparsers)
+    _register_prune(subparsers)
+
+
+def _add_db_and_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="database URL, e.g. sqlite:///events.db or postgresql+psycopg://user@host/db "
+        "(default: the SQLite file in your data directory that `storemood run` and `demo` write)",
+    )
+    parser.add_argument(
+        "--since",
+        metavar="T",
+        type=_utc_time,
+        help="only visits starting at or after T "
+        "(ISO date or time, e.g. 2026-11-01 or 2026-11-01T09:00; UTC unless an offset is given)",
+    )
+    parser.add_argument("--until", metavar="T", type=_utc_time, help="only visits starting before T (same format)")
+    for name in ("store", "camera", "zone", "product", "brand"):
+        parser.add_argument(
+            f"--{name}",
+            dest=f"{name}s",
+            action="append",
+            default=[],
+            metavar="ID",
+            help=f"only this {name} (repeat for several)",
+        )
+
+
+def _register_report(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="reactions per product, brand, zone, camera, store, hour or day",
+        description="Aggregate stored visits: visits, median dwell, engagement, share of visits by dominant "
+        "emotion and valence (positive minus negative share) per group. Prints a table, or writes CSV, "
+        "JSON or a standalone HTML report with charts.",
+    )
+    _add_db_and_filters(parser)
+    parser.add_argument("--by", choices=BY_CHOICES, default="product", help="what one row is (default: product)")
+    parser.add_argument(
+        "--format",
+        choices=FORMAT_CHOICES,
+        default="table",
+        help="table (terminal), csv, json, or html (charts embedded; needs --out or prints the page)",
+    )
+    parser.add_argument("--out", type=Path, metavar="PATH", help="write the report here instead of to stdout")
+    parser.add_argument(
+        "--engaged-after",
+        type=float,
+        default=3.0,
+        metavar="SECONDS",
+        help="a visit this long or longer counts as engaged (default: 3)",
+    )
+    parser.set_defaults(handler=_report)
+
+
+def _register_compare(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "compare",
+        help="two products (or brands) side by side",
+        description="Compare two products (SKUs) or, with --by brand, two brands: visits, median dwell, "
+        "valence and emotion shares of each, and their differences (first minus second), as JSON.",
+    )
+    parser.add_argument("first", help="product SKU (or brand with --by brand)")
+    parser.add_argument("second", help="product SKU (or brand with --by brand)")
+    parser.add_argument(
+        "--by", choices=("product", "brand"), default="product", help="compare products (default) or brands"
+    )
+    _add_db_and_filters(parser)
+    parser.set_defaults(handler=_compare)
+
+
+def _register_prune(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "prune",
+        help="delete events older than N days (retention)",
+        description="Delete visit events that ended more than N days ago. `storemood run` does this by itself "
+        "when store.yaml sets settings.retention_days.",
+    )
+    parser.add_argument("--older-than", type=float, required=True, metavar="DAYS", help="age limit in days")
+    parser.add_argument("--db", metavar="URL", help="database URL (default: your SQLite file)")
+    parser.set_defaults(handler=_prune)
+
+
+def _utc_time(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date or time: {text!r}") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _filters(args: argparse.Namespace):
+    from storemood.analytics.queries import Filters
+
+    if args.since and args.until and args.since >= args.until:
+        raise UserError("--since must be earlier than --until")
+    lists = {name: tuple(getattr(args, name)) for name in ("stores", "cameras", "zones", "products", "brands")}
+    return Filters(**lists, since=args.since, until=args.until)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from storemood.analytics import report
+    from storemood.store.database import open_existing
+
+    engine = open_existing(args.db)
+    try:
+        built = report.build_report(engine, args.by, _filters(args), args.engaged_after)
+        if args.format == "table" and args.out is None:
+            from rich.console import Console
+
+            Console().print(report.to_table(built))
+            return 0
+        text = {
+            "table": lambda: _table_text(report.to_table(built)),
+            "csv": lambda: report.to_csv(built),
+            "json": lambda: report.to_json(built),
+            "html": lambda: report.to_html(engine, built),
+        }[args.format]()
+    finally:
+        engine.dispose()
+    _emit(text, args.out)
+    return 0
+
+
+def _table_text(table) -> str:
+    import io
+
+    from rich.console import Console
+
+    console = Console(width=160, file=io.StringIO())
+    console.print(table)
+    return console.file.getvalue()
+
+
+def _emit(text: str, out: Path | None) -> None:
+    if out is None:
+        print(text, end="" if text.endswith("\n") else "\n")
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise UserError(f"cannot write {out}: {error.strerror}") from None
+
+
+def _compare(args: argparse.Namespace) -> int:
+    import json
+
+    from storemood.analytics.queries import compare
+    from storemood.store.database import open_existing
+
+    engine = open_existing(args.db)
+    try:
+        result = compare(engine, args.first, args.second, args.by, _filters(args))
+    finally:
+        engine.dispose()
+    print(json.dumps(result.to_dict(), indent=2))
+    return 0
+
+
+def _prune(args: argparse.Namespace) -> int:
+    from storemood.store.database import open_existing
+    from storemood.store.events import EventStore
+
+    if args.older_than <= 0:
+        raise UserError("--older-than must be a positive number of days")
+    store = EventStore(engine=open_existing(args.db))
+    try:
+        deleted = store.prune(args.older_than)
+    finally:
+        store.close()
+    print(f"deleted {deleted} events older than {args.older_than:g} days")
+    return 0

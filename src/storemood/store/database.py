@@ -69,7 +69,19 @@ def _sqlite_engine(parsed: sa.URL) -> Engine:
 
 def open_database(url: str | None = None) -> Engine:
     """Connect, migrate to the newest schema and return the engine; DatabaseUnavailable if unreachable."""
+    return _migrated(create_db_engine(url))
+
+
+def open_existing(url: str | None = None) -> Engine:
+    """Like :func:`open_database`, but a SQLite file must exist already: reading never creates one."""
     engine = create_db_engine(url)
+    path = engine.url.database
+    if engine.dialect.name == "sqlite" and path not in (None, "", ":memory:") and not Path(path).is_file():
+        raise UserError(f"no database at {path}; `storemood demo` or `storemood run --store ...` writes one")
+    return _migrated(engine)
+
+
+def _migrated(engine: Engine) -> Engine:
     try:
         migrate(engine)
     except OperationalError as error:

@@ -1,0 +1,176 @@
+"""Reports of aggregated visits: a terminal table, CSV, JSON and a self-contained HTML page with charts.
+
+:func:`build_report` runs the queries once; the ``to_*`` functions only format what it returned, so every
+format shows the same numbers. The HTML page embeds its PNG charts as base64 and needs no other file.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from storemood.analytics import queries
+from storemood.analytics.queries import AggregateRow, Bind, Dimension, Filters
+from storemood.emotions import FER7
+from storemood.errors import UserError
+
+FORMATS: tuple[str, ...] = ("table", "csv", "json", "html")
+#: At most this many series in the valence-over-time chart (the groups with most visits).
+MAX_SERIES = 8
+
+
+@dataclass(frozen=True)
+class Report:
+    """Aggregated rows for one ``by`` and the filters that chose the events."""
+
+    by: str
+    rows: list[AggregateRow]
+    filters: Filters
+    engagement_dwell_s: float
+
+
+def build_report(
+    bind: Bind, by: Dimension, filters: Filters | None = None, engagement_dwell_s: float = queries.ENGAGEMENT_DWELL_S
+) -> Report:
+    """Aggregate the events; a UserError when none match (an empty report would only mislead)."""
+    filters = filters or Filters()
+    rows = queries.aggregate(bind, by, filters, engagement_dwell_s)
+    if not rows:
+        raise UserError(
+            "no visit events match" + (" the given filters" if filters != Filters() else " (empty database)")
+        )
+    return Report(by, rows, filters, engagement_dwell_s)
+
+
+def to_json(report: Report) -> str:
+    """``{"by": ..., "rows": [{<by>: key, "brand", "visits", "dwell_median_s", "shares", "valence", ...}]}``."""
+    return json.dumps({"by": report.by, "rows": [row.to_dict(report.by) for row in report.rows]}, indent=2)
+
+
+def to_csv(report: Report) -> str:
+    """One line per group; shares and mean probabilities as ``share_<emotion>``, ``p_<emotion>`` columns."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(
+        [report.by, "brand", "store", "visits", "engaged", "engagement", "dwell_total_s", "dwell_median_s", "valence"]
+        + [f"share_{name}" for name in FER7]
+        + [f"p_{name}" for name in FER7]
+    )
+    for row in report.rows:
+        writer.writerow(
+            [row.key, row.brand, row.store, row.visits, row.engaged, _round(row.engagement), _round(row.dwell_total_s)]
+            + [_round(row.dwell_median_s), _round(row.valence)]
+            + [_round(row.shares[name]) for name in FER7]
+            + [_round(row.probabilities[name]) for name in FER7]
+        )
+    return buffer.getvalue()
+
+
+def _round(value: float) -> float:
+    return round(float(value), 4)
+
+
+def to_table(report: Report):
+    """A rich Table: one row per group, the dominant-emotion shares as percentages."""
+    from rich.table import Table
+
+    table = Table(title=f"Shopper reactions per {report.by}", title_justify="left")
+    for header in (report.by, "brand", "visits", "median dwell", "engaged", "valence"):
+        table.add_column(header, justify="left" if header in (report.by, "brand") else "right")
+    for name in FER7:
+        table.add_column(name, justify="right")
+    for row in report.rows:
+        table.add_row(
+            _label(row),
+            row.brand,
+            str(row.visits),
+            f"{row.dwell_median_s:.1f} s",
+            f"{row.engagement:.0%}",
+            f"{row.valence:+.2f}",
+            *(f"{row.shares[name]:.0%}" for name in FER7),
+        )
+    return table
+
+
+def _label(row: AggregateRow) -> str:
+    return f"{row.key} ({row.product_name})" if row.product_name and row.product_name != row.key else row.key
+
+
+def to_html(bind: Bind, report: Report) -> str:
+    """A standalone HTML page: summary table plus emotion-share, valence-over-time and dwell charts."""
+    from storemood.analytics import plots
+
+    first, last = queries.time_span(bind, report.filters)
+    bucket = "hour" if first and last and (last - first).total_seconds() <= 2 * 86400 else "day"
+    series = report.by if report.by not in ("hour", "day") else "product"
+    top = _busiest(bind, report, series)
+    series_filters = report.filters.narrowed(series, top)
+    charts = {
+        f"Reactions per {report.by}": plots.emotion_shares_png(report.rows, report.by),
+        f"Valence per {bucket}": plots.valence_over_time_png(
+            queries.valence_over_time(bind, bucket, series, series_filters), bucket
+        ),
+        "Dwell time": plots.dwell_png(
+            queries.dwell_distribution(bind, series, filters=series_filters), queries.DWELL_EDGES
+        ),
+    }
+    return _page(report, charts, first, last)
+
+
+def _busiest(bind: Bind, report: Report, series: str) -> tuple[str, ...]:
+    """The ``MAX_SERIES`` groups of ``series`` with most visits (charts with more lines are unreadable)."""
+    rows = report.rows if series == report.by else queries.aggregate(bind, series, report.filters)
+    return tuple(row.key for row in sorted(rows, key=lambda row: -row.visits)[:MAX_SERIES])
+
+
+def _page(report: Report, charts: dict[str, bytes], first: datetime | None, last: datetime | None) -> str:
+    head = "".join(
+        f"<th>{html.escape(h)}</th>"
+        for h in (report.by, "brand", "visits", "median dwell (s)", "engagement", "valence", *FER7)
+    )
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape(str(value))}</td>"
+            for value in (
+                _label(row),
+                row.brand,
+                row.visits,
+                f"{row.dwell_median_s:.1f}",
+                f"{row.engagement:.0%}",
+                f"{row.valence:+.2f}",
+                *(f"{row.shares[name]:.0%}" for name in FER7),
+            )
+        )
+        + "</tr>"
+        for row in report.rows
+    )
+    images = "".join(
+        f'<h2>{html.escape(title)}</h2><img alt="{html.escape(title)}" '
+        f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
+        for title, png in charts.items()
+    )
+    period = f"{_when(first)} – {_when(last)}"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>storemood report per {html.escape(report.by)}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:70em}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:right}}td:first-child,td:nth-child(2){{text-align:left}}
+img{{max-width:100%}}</style></head><body>
+<h1>Shopper reactions per {html.escape(report.by)}</h1>
+<p>Visits from {html.escape(period)} (UTC). A visit is one shopper's stay in front of one product;
+valence is the share of visits whose dominant expression was positive (happy, surprise) minus the share
+negative (angry, disgust, fear, sad); engaged visits lasted at least {report.engagement_dwell_s:g} s.
+Generated {_when(datetime.now(UTC))}.</p>
+<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
+{images}
+</body></html>
+"""
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "?"
