@@ -77,6 +77,7 @@ class VideoSource:
         start_time: UTC time of a file's first frame (now when None); live frames carry the wall clock.
         timeout_s: how long opening or reading a network stream may take before it counts as failed.
         max_retries: reconnection attempts in a row before a dropped live stream ends.
+        retry_delay_s: wait before the first reconnection attempt; it doubles after each failed one.
     """
 
     def __init__(
@@ -86,6 +87,7 @@ class VideoSource:
         start_time: datetime | None = None,
         timeout_s: float = 10.0,
         max_retries: int = 6,
+        retry_delay_s: float = 0.5,
     ) -> None:
         self.spec = str(spec)
         self.live = is_live(self.spec)
@@ -93,6 +95,7 @@ class VideoSource:
         self.start_time = start_time or datetime.now(UTC)
         self.timeout_s = timeout_s
         self.max_retries = max_retries
+        self.retry_delay_s = retry_delay_s
         self.skipped_frames = 0
         self.dropped_frames = 0
         self.reconnects = 0
@@ -159,10 +162,10 @@ class VideoSource:
             index += 1
 
     def _reconnect(self) -> bool:
-        """Reopen a dropped live source, waiting 0.5, 1, 2, 4 ... s between tries; False when it gives up."""
+        """Reopen a dropped live source with doubling waits (0.5, 1, 2 ... s); False when it gives up."""
         self.capture.release()
         for attempt in range(self.max_retries):
-            if self._stop.wait(min(0.5 * 2**attempt, 30.0)):
+            if self._stop.wait(min(self.retry_delay_s * 2**attempt, 30.0)):
                 return False
             log.warning("%s dropped; reconnecting (attempt %d)", describe(self.spec), attempt + 1)
             self.capture = open_capture(self.spec, self.timeout_s)
