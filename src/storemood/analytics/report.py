@@ -76,14 +76,17 @@ def _round(value: float) -> float:
 
 
 def to_table(report: Report):
-    """A rich Table: one row per group, the dominant-emotion shares as percentages."""
+    """A rich Table that fits a terminal: one row per group, its three most frequent reactions.
+
+    (CSV, JSON and HTML carry every emotion's share and mean probability.)
+    """
     from rich.table import Table
 
     table = Table(title=f"Shopper reactions per {report.by}", title_justify="left")
-    for header in (report.by, "brand", "visits", "median dwell", "engaged", "valence"):
-        table.add_column(header, justify="left" if header in (report.by, "brand") else "right")
-    for name in FER7:
-        table.add_column(name, justify="right")
+    for header in (report.by, "brand", "visits", "median dwell", "engaged", "valence", "top reactions"):
+        table.add_column(
+            header, justify="right" if header in ("visits", "median dwell", "engaged", "valence") else "left"
+        )
     for row in report.rows:
         table.add_row(
             _label(row),
@@ -92,9 +95,14 @@ def to_table(report: Report):
             f"{row.dwell_median_s:.1f} s",
             f"{row.engagement:.0%}",
             f"{row.valence:+.2f}",
-            *(f"{row.shares[name]:.0%}" for name in FER7),
+            _top_reactions(row),
         )
     return table
+
+
+def _top_reactions(row: AggregateRow, count: int = 3) -> str:
+    ranked = sorted(row.shares.items(), key=lambda item: -item[1])[:count]
+    return ", ".join(f"{name} {share:.0%}" for name, share in ranked if share > 0)
 
 
 def _label(row: AggregateRow) -> str:

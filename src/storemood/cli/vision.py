@@ -158,6 +158,12 @@ def _register_demo(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", type=Path, help="ONNX emotion model (default: the shipped model)")
     parser.add_argument("--output", type=Path, metavar="VIDEO", help="also write the annotated clip (.mp4 or .avi)")
     parser.add_argument("--json", action="store_true", help="print the run summary as one JSON object")
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="database for the demo's visit events (default: your SQLite file, where the "
+        "previous demo's events are replaced and no others touched)",
+    )
     parser.set_defaults(handler=demo)
 
 
@@ -287,9 +293,14 @@ def demo(args: argparse.Namespace) -> int:
     """Handler of ``storemood demo``."""
     from storemood.pipeline.annotate import AnnotatedVideoWriter
     from storemood.pipeline.demo import CLIP_FPS, format_summary, run_demo
+    from storemood.pipeline.retail import demo_report, demo_sinks
     from storemood.pipeline.runner import RunOptions
 
     sinks = [AnnotatedVideoWriter(args.output, fps=CLIP_FPS)] if args.output else []
-    summary, clip = run_demo(RunOptions(model=args.model, progress=not args.json), sinks=sinks)
+    summary, clip = run_demo(RunOptions(model=args.model, progress=not args.json), sinks=[*sinks, *demo_sinks(args.db)])
     print(json.dumps(summary.to_dict()) if args.json else format_summary(summary, clip))
+    if not args.json:
+        from rich.console import Console
+
+        Console().print(demo_report(args.db))
     return 0

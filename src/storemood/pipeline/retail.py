@@ -15,10 +15,11 @@ import queue
 from dataclasses import replace
 from pathlib import Path
 
-from storemood.config import StoreLayout, load_store
+from storemood.config import DEMO_STORE, StoreLayout, load_store
 from storemood.errors import UserError
 from storemood.pipeline.events import EventBuilder
 from storemood.pipeline.runner import FrameResult, RunOptions
+from storemood.store.events import EventStore
 from storemood.store.outbox import EventWriter, default_outbox_path
 
 log = logging.getLogger(__name__)
@@ -131,3 +132,33 @@ def _camera_worker(store: Path, camera_id: str, db_url: str | None, options: Run
         results.put((camera_id, {"error": str(error)}))
     except KeyboardInterrupt:
         results.put((camera_id, {"error": "interrupted"}))
+
+
+def demo_sinks(db_url: str | None) -> list[VisitSink]:
+    """Sinks for ``storemood demo``: the shipped demo layout, after deleting the previous demo's events.
+
+    Only events of the demo store (id ``demo``) are deleted, never anyone else's.
+    """
+    layout = load_store(DEMO_STORE)
+    store = EventStore(db_url)
+    try:
+        store.delete_store(layout.id)
+    finally:
+        store.close()
+    return build_sinks(DEMO_STORE, layout.cameras[0].id, db_url)
+
+
+def demo_report(db_url: str | None):
+    """The demo store's per-product report as a rich renderable (a note when no visit was long enough)."""
+    from storemood.analytics.queries import Filters
+    from storemood.analytics.report import build_report, to_table
+
+    layout = load_store(DEMO_STORE)
+    store = EventStore(db_url)
+    try:
+        report = build_report(store.engine, "product", Filters(stores=(layout.id,)), layout.settings.engagement_dwell_s)
+    except UserError:
+        return "No visit lasted long enough to count (see settings in the demo store layout)."
+    finally:
+        store.close()
+    return to_table(report)
