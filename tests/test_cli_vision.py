@@ -1,0 +1,117 @@
+"""``storemood detect``, ``run`` and ``demo`` as a user calls them: JSON shapes, image kinds, bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from storemood.cli import main
+from storemood.emotions import FER7
+from storemood.model_metadata import ModelInfo
+from vision_fixtures import linear_model, shipped_model
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return str(linear_model(tmp_path_factory.mktemp("model") / "fer7.onnx", ModelInfo(classes=FER7)))
+
+
+def storemood(*args: str) -> subprocess.CompletedProcess:
+    """Run the real command in a child process, as a user would."""
+    return subprocess.run([sys.executable, "-m", "storemood", *args], capture_output=True, text=True, timeout=120)
+
+
+def image_kinds(real_images, folder):
+    """The same real photo as 8-bit BGR, grayscale, RGBA and 16-bit PNG files."""
+    image = cv2.imread(str(real_images / "multi_face.jpg"))
+    kinds = {
+        "bgr.png": image,
+        "gray.png": cv2.cvtColor(image, cv2.COLOR_BGR2GRAY),
+        "rgba.png": cv2.cvtColor(image, cv2.COLOR_BGR2BGRA),
+        "deep.png": image.astype(np.uint16) * 257,
+    }
+    for name, pixels in kinds.items():
+        cv2.imwrite(str(folder / name), pixels)
+    return [str(folder / name) for name in kinds]
+
+
+def test_detect_json_shape_for_every_image_kind(tmp_path, real_images, model, capsys):
+    paths = image_kinds(real_images, tmp_path)
+    assert main(["detect", *paths, "--model", model, "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert [r["image"] for r in results] == paths
+    for result in results:
+        assert len(result["faces"]) == 5  # the data README: five faces
+        for face in result["faces"]:
+            assert len(face["box"]) == 4 and 0 < face["score"] <= 1
+            assert set(face["probabilities"]) == set(FER7)
+            assert face["emotion"] == max(face["probabilities"], key=face["probabilities"].get)
+
+
+def test_detect_annotate_and_text_output(tmp_path, real_images, model, capsys):
+    out = tmp_path / "drawn.png"
+    assert main(["detect", str(real_images / "single_face.jpg"), "--model", model, "--annotate", str(out)]) == 0
+    assert "1 face(s)" in capsys.readouterr().out
+    drawn, original = cv2.imread(str(out)), cv2.imread(str(real_images / "single_face.jpg"))
+    assert drawn.shape == original.shape and not np.array_equal(drawn, original)
+
+
+def test_detect_with_mtcnn_on_a_face_free_photo(real_images, model, capsys):
+    path = str(real_images / "noface_landscape_1.jpg")
+    assert main(["detect", path, "--model", model, "--detector", "mtcnn", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"image": path, "faces": []}]
+
+
+def test_run_json_shape(real_videos, model):
+    done = storemood("run", str(real_videos / "single_face.mp4"), "--model", model, "--json", "--max-frames", "40")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["frames"] == 40 and summary["skipped_frames"] == 0
+    assert summary["faces"] >= 35 and summary["fps"] > 0 and summary["seconds"] > 0
+    (track,) = summary["tracks"]
+    assert track["frames"] >= 35 and track["dominant_emotion"] in FER7 and set(track["probabilities"]) == set(FER7)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["detect", "missing.jpg"],
+        ["detect", "pyproject.toml"],
+        ["run", "missing.mp4"],
+        ["run", "pyproject.toml"],
+        ["run", "93"],
+        ["run", "http://127.0.0.1:9/live"],
+        ["detect", "tests/conftest.py", "--detector", "yolo"],
+        ["run", "tests/conftest.py", "--every", "0"],
+    ],
+)
+def test_bad_input_is_one_line_and_status_2(args):
+    done = storemood(*args)
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) <= 2 and "Traceback" not in done.stderr  # argparse adds a hint
+    assert done.stdout == ""
+
+
+def test_unreadable_model_is_a_user_error(tmp_path, real_images):
+    done = storemood("detect", str(real_images / "justin.jpg"), "--model", str(tmp_path / "none.onnx"))
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "does not exist" in done.stderr
+
+
+@pytest.mark.slow
+def test_demo_prints_what_it_saw():
+    shipped_model()
+    done = storemood("demo", "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["frames"] > 0 and len(summary["tracks"]) >= 3
+
+
+def test_unreadable_image_is_a_user_error(model):
+    done = storemood("detect", "pyproject.toml", "--model", model)
+    assert done.returncode == 2 and "cannot read pyproject.toml as an image" in done.stderr
+    assert done.stderr.count("\n") == 1

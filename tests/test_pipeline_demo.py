@@ -1,0 +1,44 @@
+"""The demo clip (real packaged photos) and the demo run."""
+
+from __future__ import annotations
+
+import cv2
+import pytest
+
+from storemood.emotions import FER7
+from storemood.model_metadata import ModelInfo
+from storemood.pipeline.demo import SHOPPERS, build_store_clip, format_summary, run_demo, run_demo_pipeline
+from storemood.pipeline.runner import RunOptions
+from storemood.vision.detectors import create_detector
+from vision_fixtures import linear_model, shipped_model
+
+
+def test_every_packaged_photo_has_the_face_the_clip_relies_on():
+    detector = create_detector()
+    for shopper in SHOPPERS:
+        faces = detector.detect(shopper.load())
+        assert len(faces) == 1, shopper.name
+        x, y, width, height = shopper.face_box
+        assert abs(faces.boxes[0, 0] - x) < width * 0.2 and abs(faces.boxes[0, 1] - y) < height * 0.2
+
+
+def test_clip_has_every_shopper_tracked(tmp_path):
+    clip = build_store_clip(tmp_path / "store.avi")
+    capture = cv2.VideoCapture(str(clip.path))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == clip.frames
+    model = linear_model(tmp_path / "m.onnx", ModelInfo(classes=FER7))
+    summary = run_demo_pipeline(clip, RunOptions(model=model, progress=False))
+    assert summary.frames == clip.frames
+    long_tracks = [track for track in summary.tracks if track.frames >= clip.fps]  # seen for a second or more
+    assert len(long_tracks) >= len(SHOPPERS)
+    text = format_summary(summary, clip)
+    assert all(shopper.name in text for shopper in SHOPPERS)
+
+
+@pytest.mark.slow
+def test_demo_runs_with_the_shipped_model():
+    shipped_model()
+    summary, _ = run_demo(RunOptions(progress=False))
+    assert len(summary.tracks) >= len(SHOPPERS)
+    first = summary.tracks[0].to_dict(summary.classes)  # the astronaut enters first, smiling
+    assert first["dominant_emotion"] == "happy"
