@@ -163,9 +163,18 @@ class BlazeFaceDetector:
         scale = BLAZEFACE_INPUT / max(height, width)
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         canvas = np.zeros((BLAZEFACE_INPUT, BLAZEFACE_INPUT, 3), np.uint8)
-        canvas[: size[1], : size[0]] = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        canvas[: size[1], : size[0]] = shrink(image, size)
         tensor = cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB).astype(np.float32)
         return tensor * (2.0 / 255.0) - 1.0, scale
+
+
+def shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Downscale to ``size`` without aliasing, cheaply: halve with a Gaussian pyramid while the image is
+    at least twice too big, then a bilinear resize (OpenCV's area resize costs 1.4 ms per 640x480 frame
+    at non-integer ratios, about half of BlazeFace itself)."""
+    while image.shape[1] >= 2 * size[0] and image.shape[0] >= 2 * size[1]:
+        image = cv2.pyrDown(image)
+    return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
 
 
 class MtcnnDetector:

@@ -1,0 +1,112 @@
+"""End-to-end frames per second of ``run_source`` on 640x480 clips with 1, 3 and 8 real faces, one thread.
+
+Usage: ``python benchmarks/bench_pipeline.py [--model PATH] [--seconds S]``. The clips are built with the
+demo's clip builder from the real photos scikit-image and matplotlib ship (faces 75-110 px). For each
+clip, in the same run:
+
+* decode only: reading the frames, the floor no pipeline can beat;
+* the pipeline with the default schedule (each track re-classified 5 times per second);
+* the pipeline classifying every face on every frame, and how often the two agree on each face's
+  smoothed label (what the schedule costs in agreement).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from bench_detectors import one_thread
+from storemood.pipeline.demo import SHOPPERS, Shopper, build_store_clip
+from storemood.pipeline.runner import FrameResult, RunOptions, run_source
+from storemood.pipeline.sources import VideoSource
+
+FPS = 30.0
+#: fer's default per-frame path (Haar cascade + int8 mini-Xception), from ../shared/notes/facts.md.
+FER_REFERENCE_MS = 20.0
+
+
+class LabelRecorder:
+    """Sink keeping each face's smoothed label per frame and track id."""
+
+    def __init__(self) -> None:
+        self.labels: dict[tuple[int, int], int] = {}
+
+    def on_frame(self, result: FrameResult) -> None:
+        if result.faces.probabilities is None:
+            return
+        for track_id, row in zip(result.faces.track_ids.tolist(), result.faces.probabilities, strict=True):
+            if not np.isnan(row).any():
+                self.labels[(result.index, track_id)] = int(row.argmax())
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def crowd(count: int, seconds: float) -> list[Shopper]:
+    """``count`` shoppers on a grid of up to 4 x 2 places, each drifting slowly to the right."""
+    people = []
+    for place in range(count):
+        base = SHOPPERS[place % len(SHOPPERS)]
+        x, y = 90 + 155 * (place % 4), 130 + 220 * (place // 4)
+        side = 75 + 5 * place
+        people.append(Shopper(base.name, base.load, base.face_box, ((0.0, x, y, side), (seconds, x + 25, y, side))))
+    return people
+
+
+def decode_fps(path: Path) -> float:
+    import time
+
+    video = VideoSource(path)
+    started = time.perf_counter()
+    frames = sum(1 for _ in video.frames())
+    video.close()
+    return frames / (time.perf_counter() - started)
+
+
+def measure(path: Path, model: Path | None) -> dict[str, float]:
+    options = RunOptions(model=model, threads=1, progress=False)
+    scheduled, every_frame = LabelRecorder(), LabelRecorder()
+    fast = run_source(path, options, sinks=[scheduled])
+    full = run_source(path, RunOptions(model=model, threads=1, progress=False, classify_hz=0), sinks=[every_frame])
+    shared = scheduled.labels.keys() & every_frame.labels.keys()
+    agreement = np.mean([scheduled.labels[key] == every_frame.labels[key] for key in shared]) if shared else np.nan
+    return {
+        "decode": decode_fps(path),
+        "scheduled": fast.fps,
+        "every": full.fps,
+        "faces": fast.faces / max(fast.frames, 1),
+        "agreement": float(agreement),
+        "classified": fast.classified_faces / max(full.classified_faces, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, help="emotion model (default: the shipped one)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="clip length (default: 10)")
+    args = parser.parse_args()
+    one_thread()
+    print(
+        f"640x480 clips at {FPS:g} fps, {args.seconds:g} s, one thread; fps = frames read per second of run time\n"
+    )
+    print(
+        "| faces | decode only fps | pipeline fps (5 Hz per track) | ratio to decode | pipeline fps (every frame) "
+        "| label agreement 5 Hz vs every frame | classifier calls saved | fer reference fps (not this run) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as folder:
+        for count in (1, 3, 8):
+            clip = build_store_clip(Path(folder) / f"{count}.avi", args.seconds, FPS, crowd(count, args.seconds))
+            m = measure(clip.path, args.model)
+            print(
+                f"| {count} (detected {m['faces']:.1f}/frame) | {m['decode']:.0f} | {m['scheduled']:.0f} | "
+                f"{m['scheduled'] / m['decode']:.2f} | {m['every']:.0f} | {m['agreement']:.1%} | "
+                f"{1 - m['classified']:.0%} | {1000 / FER_REFERENCE_MS:.0f} (1 face) |"
+            )
+
+
+if __name__ == "__main__":
+    main()
