@@ -1,0 +1,81 @@
+"""The retail sinks inside real runs: real videos → visits in the database, one camera or a whole store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from storemood.emotions import FER7
+from storemood.model_metadata import ModelInfo
+from storemood.pipeline.retail import build_sinks, run_store
+from storemood.pipeline.runner import RunOptions, run_source
+from storemood.store.database import create_db_engine
+from vision_fixtures import linear_model
+
+STORE_YAML = """
+id: test-shop
+name: Test shop
+settings: {{min_dwell_s: 0.5}}
+cameras:
+{cameras}
+"""
+CAMERA_YAML = """  - id: {id}
+    source: {source}
+    zones:
+      - id: {id}-left
+        rect: [0.0, 0.0, 0.5, 1.0]
+        product: {{sku: {id}-A, name: Left product, brand: Acme}}
+      - id: {id}-right
+        rect: [0.5, 0.0, 0.5, 1.0]
+        product: {{sku: {id}-B, name: Right product, brand: Sunfield}}
+"""
+
+
+@pytest.fixture(scope="module")
+def options(tmp_path_factory) -> RunOptions:
+    model = linear_model(tmp_path_factory.mktemp("model") / "fer7.onnx", ModelInfo(classes=FER7))
+    return RunOptions(model=model, progress=False, start_time=datetime(2026, 11, 22, 9, 0, tzinfo=UTC))
+
+
+def _store(tmp_path: Path, sources: dict[str, Path]) -> Path:
+    cameras = "".join(CAMERA_YAML.format(id=camera, source=source) for camera, source in sources.items())
+    path = tmp_path / "store.yaml"
+    path.write_text(STORE_YAML.format(cameras=cameras), encoding="utf-8")
+    return path
+
+
+def _events(url: str) -> list[sa.Row]:
+    engine = create_db_engine(url)
+    with engine.connect() as connection:
+        rows = list(connection.execute(sa.text("SELECT camera, zone, product, brand, track_id, frames FROM events")))
+    engine.dispose()
+    return rows
+
+
+@pytest.mark.slow
+def test_a_real_video_gives_visits_of_its_tracks(tmp_path, real_videos, options):
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    sinks = build_sinks(_store(tmp_path, {"door": real_videos / "single_face.mp4"}), None, url)
+    summary = run_source(real_videos / "single_face.mp4", options, sinks=sinks)
+    rows = _events(url)
+    tracks = {track.id: track.frames for track in summary.tracks}
+    assert rows and len(rows) == sinks[0].visits
+    for row in rows:
+        assert row.camera == "door" and row.zone in ("door-left", "door-right")
+        assert (row.product, row.brand) in (("door-A", "Acme"), ("door-B", "Sunfield"))
+        assert row.frames <= tracks[row.track_id]
+
+
+@pytest.mark.slow
+def test_a_whole_store_runs_one_worker_per_camera_into_one_database(tmp_path, real_videos, options):
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    sources = {"door": real_videos / "single_face.mp4", "aisle": real_videos / "test.mp4"}
+    summaries = run_store(_store(tmp_path, sources), url, options)
+    assert set(summaries) == set(sources) and all("error" not in s for s in summaries.values())
+    rows = _events(url)
+    for camera, summary in summaries.items():
+        assert summary["visits"] == sum(row.camera == camera for row in rows)
+    assert {row.camera for row in rows} == set(sources)
