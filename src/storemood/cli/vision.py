@@ -230,6 +230,8 @@ def run(args: argparse.Namespace) -> int:
     options = _run_options(args)
     if args.source is None:
         return _run_store(args, options)
+    if args.store is None and (args.camera or args.db):
+        raise UserError("--camera and --db need --store (the store layout that maps faces to zones)")
     from storemood.pipeline.retail import build_sinks
     from storemood.pipeline.runner import run_source
 
