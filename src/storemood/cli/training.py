@@ -1,20 +1,79 @@
-"""Sub-commands for training, evaluating and exporting emotion models."""
+"""Sub-commands for looking at data, training, evaluating and exporting emotion models."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
+
+DATA_HELP = (
+    "face data: a class-folder tree (<class>/<image>, optionally under train/ val/ test/), a FER2013-style "
+    "CSV (emotion,pixels[,Usage]) or a folder of X_train.npy/Y_train.npy arrays (see docs/training.md)"
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``train``."""
+    """Add ``data-info``, ``train``, ``evaluate`` and ``export-onnx``."""
+    _register_data_info(subparsers)
+    _register_train(subparsers)
+    _register_evaluate(subparsers)
+    _register_export(subparsers)
+
+
+def _add_data_options(parser: argparse.ArgumentParser, classes_default: str | None, classes_help: str) -> None:
+    """DATA, --classes and --labels: how every command here chooses its faces and their labels."""
+    parser.add_argument("data", type=Path, metavar="DATA", help=DATA_HELP)
+    parser.add_argument("--classes", default=classes_default, help=classes_help)
+    parser.add_argument(
+        "--labels",
+        type=Path,
+        metavar="FERPLUS_CSV",
+        help="take labels from FER+ votes (majority vote) instead of the data's own; its file column is the "
+        "image path relative to DATA's parent folder; unknown and not-a-face images are dropped",
+    )
+
+
+def _register_data_info(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "data-info",
+        help="count faces per class and split, and draw sample faces",
+        description="Show how many faces DATA holds per class and split (as it would be read for training) "
+        "and, with --out, save a PNG grid of random sample faces per class.",
+    )
+    _add_data_options(parser, "all", "classes to count: all (default), retail4, or a list like happy,sad")
+    parser.add_argument("--out", type=Path, metavar="GRID_PNG", help="also save a grid of sample faces here")
+    parser.add_argument("--per-class", type=int, default=10, help="sample faces per class in the grid (default 10)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for picking the sample faces (default 0)")
+    parser.set_defaults(handler=_data_info)
+
+
+def _data_info(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from storemood.data.loaders import read_labelled
+    from storemood.data.summary import counts_table, sample_grid
+    from storemood.emotions import resolve_classes
+
+    splits = read_labelled(args.data, resolve_classes(args.classes), 48, args.labels)
+    Console().print(counts_table(splits, title=f"faces in {args.data}"))
+    if args.out:
+        print(f"sample grid: {sample_grid(splits, args.out, args.per_class, args.seed)}")
+    return 0
+
+
+def _register_train(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train",
         help="train an emotion model on a face data set",
-        description="Train an emotion classifier on DATA (a class-folder tree, optionally with train/ and "
-        "val/ split folders) and export it as a self-describing ONNX model. Every output lands in --out.",
+        description="Train an emotion classifier on DATA and export it as a self-describing ONNX model. "
+        "Split folders, a CSV's Usage column or X_val.npy are used as validation; otherwise a seeded stratified "
+        "72/14/14 split applies. Every output (checkpoints, log, curves, confusion matrix, evaluation.json, "
+        "report.md, model.onnx) lands in --out.",
     )
-    parser.add_argument("data", type=Path, metavar="DATA", help="class-folder tree (<class>/<image>)")
+    _add_data_options(parser, "all", "all (7 FER2013 classes, default), retail4, or a list like happy,neutral,surprise")
+    parser.add_argument(
+        "--soft-labels", action="store_true", help="with --labels: train on the FER+ vote distributions"
+    )
     parser.add_argument("--arch", default="mood-resnet", help="architecture: mood-resnet (default) or seed-cnn")
     parser.add_argument("--epochs", type=int, default=40, help="maximum epochs (default 40)")
     parser.add_argument("--batch-size", type=int, default=128, help="images per step (default 128)")
@@ -26,9 +85,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--mixup", type=float, default=0.0, help="mixup Beta alpha; 0 (default) turns it off")
     parser.add_argument("--class-weights", action="store_true", help="weight rare classes by inverse frequency")
     parser.add_argument("--patience", type=int, default=10, help="early-stopping patience in epochs")
-    parser.add_argument(
-        "--classes", default="all", help="all (7 FER2013 classes), retail4, or a list like happy,neutral,surprise"
-    )
     parser.add_argument("--int8", action="store_true", help="also quantize the exported model to int8")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads; 0 uses all cores")
@@ -39,9 +95,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     from storemood.emotions import resolve_classes
+    from storemood.errors import UserError
     from storemood.training.run import run_training
     from storemood.training.train import TrainConfig
 
+    if args.soft_labels and not args.labels:
+        raise UserError("--soft-labels needs --labels (a FER+ votes file)")
     config = TrainConfig(
         arch=args.arch,
         classes=resolve_classes(args.classes),
@@ -56,7 +115,71 @@ def _train(args: argparse.Namespace) -> int:
         seed=args.seed,
         threads=args.threads,
         data=str(args.data),
+        labels=str(args.labels or ""),
+        soft_labels=args.soft_labels,
     )
     model = run_training(config, args.out, resume=args.resume, int8=args.int8)
-    print(f"model: {model}")
+    print(f"model: {model}\nreport: {model.parent / 'report.md'}")
+    return 0
+
+
+def _register_evaluate(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="measure a model's accuracy, macro-F1 and confusion matrix on labelled faces",
+        description="Evaluate an emotion model (ONNX, or a training checkpoint .pt) on DATA: accuracy, macro-F1, "
+        "per-class precision/recall/F1 and the confusion matrix. Uses DATA's validation split, else its test "
+        "split, else all of it, unless --split says otherwise.",
+    )
+    _add_data_options(
+        parser,
+        None,
+        "evaluate on these classes only (e.g. retail4): faces of other classes are left out and the model's "
+        "output is restricted to these (default: the model's own classes)",
+    )
+    parser.add_argument("--model", type=Path, help="ONNX model or training checkpoint (default: the shipped model)")
+    parser.add_argument("--split", choices=["train", "val", "test", "all"], help="which part of DATA to use")
+    parser.add_argument("--tta", action="store_true", help="average each face's output with its mirror image's")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads; 0 uses all cores")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    parser.set_defaults(handler=_evaluate)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from storemood.emotions import resolve_classes
+    from storemood.evaluation import evaluate_model, print_report
+
+    classes = resolve_classes(args.classes) if args.classes else None
+    report = evaluate_model(args.model, args.data, classes, args.labels, False, args.tta, args.split, args.threads)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print_report(report)
+    return 0
+
+
+def _register_export(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "export-onnx",
+        help="export a training checkpoint as a self-describing ONNX model",
+        description="Write CHECKPOINT's model as ONNX (NHWC pixels/255 in, probabilities out, class names and input "
+        "size in its metadata), optionally quantized to int8 with calibration on real faces.",
+    )
+    parser.add_argument("checkpoint", type=Path, metavar="CHECKPOINT", help="training checkpoint (best.pt, last.pt)")
+    parser.add_argument("out", type=Path, metavar="OUT.onnx", help="where to write the ONNX model")
+    parser.add_argument("--int8", action="store_true", help="quantize to int8 (about 3x faster on a CPU)")
+    parser.add_argument(
+        "--calibration",
+        type=Path,
+        metavar="DATA",
+        help="faces to calibrate int8 on (any DATA layout; its training split is used); default: the data the "
+        "checkpoint was trained on",
+    )
+    parser.set_defaults(handler=_export)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from storemood.training.run import export_checkpoint
+
+    print(f"model: {export_checkpoint(args.checkpoint, args.out, args.int8, args.calibration)}")
     return 0

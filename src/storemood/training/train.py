@@ -54,6 +54,8 @@ class TrainConfig:
     threads: int = 0  # 0: all cores
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     data: str = ""
+    labels: str = ""  # FER+ votes file the targets came from ("" : the data's own labels)
+    soft_labels: bool = False  # targets are FER+ vote distributions rather than majority labels
 
 
 @dataclass
