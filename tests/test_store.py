@@ -91,9 +91,11 @@ def test_retention_deletes_only_events_older_than_the_limit(tmp_path):
     events = list(synthetic_events(200, seed=4, days=10))
     store.add(events)
     now = events[-1].end
-    deleted = store.prune(5, now=now)
-    assert deleted == sum(event.end < now - timedelta(days=5) for event in events) > 0
-    assert store.count() == 200 - deleted
+    old = [event for event in events if event.end < now - timedelta(days=5)]
+    deleted_a = store.prune(5, now=now, store="store-a")  # what a store's retention_days does
+    assert deleted_a == sum(event.store == "store-a" for event in old) > 0
+    assert store.prune(5, now=now) == len(old) - deleted_a > 0  # `storemood prune`: every store
+    assert store.count() == 200 - len(old)
     store.close()
 
 

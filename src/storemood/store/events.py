@@ -91,11 +91,17 @@ class EventStore:
             connection.execute(statement, {"id": store_id, "name": name or store_id})
             connection.execute(stores.update().where(stores.c.id == store_id).values(name=name or store_id))
 
-    def prune(self, older_than_days: float, now: datetime | None = None) -> int:
-        """Delete events that ended more than ``older_than_days`` ago (retention). Returns rows deleted."""
+    def prune(self, older_than_days: float, now: datetime | None = None, store: str | None = None) -> int:
+        """Delete events that ended more than ``older_than_days`` ago (retention), of one store or of all.
+
+        Returns rows deleted.
+        """
         cutoff = (now or datetime.now(UTC)) - timedelta(days=older_than_days)
+        condition = events.c.end < cutoff
+        if store is not None:
+            condition = condition & (events.c.store == store)
         with self.engine.begin() as connection:
-            return connection.execute(events.delete().where(events.c.end < cutoff)).rowcount
+            return connection.execute(events.delete().where(condition)).rowcount
 
     def delete_store(self, store_id: str) -> int:
         """Delete every event of one store (the demo replaces its own earlier run this way)."""

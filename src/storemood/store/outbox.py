@@ -132,13 +132,13 @@ class EventWriter:
 
     def start_run(self, store_id: str, name: str, retention_days: int | None = None) -> None:
         """Housekeeping when a run starts, if the database is reachable now: record the store's name and
-        delete events past the retention period. Neither is queued; the next run does them."""
+        delete this store's events past the retention period. Neither is queued; the next run does them."""
         if self._store is None:
             return
         try:
             self._store.register_store(store_id, name)
             if retention_days:
-                deleted = self._store.prune(retention_days)
+                deleted = self._store.prune(retention_days, store=store_id)
                 log.info("retention: deleted %d events older than %d days", deleted, retention_days)
         except OperationalError:
             log.warning("database unreachable: store name and retention left for the next run")
