@@ -121,12 +121,19 @@ def _filters(args: argparse.Namespace):
     return Filters(**lists, since=args.since, until=args.until)
 
 
+def _existing_store(url: str | None):
+    """The events of an existing database (a report never creates one), closed after the ``with``."""
+    from storemood.store.database import open_existing
+    from storemood.store.events import EventStore
+
+    return EventStore(engine=open_existing(url))
+
+
 def _report(args: argparse.Namespace) -> int:
     from storemood.analytics import report
-    from storemood.store.database import open_existing
 
-    engine = open_existing(args.db)
-    try:
+    with _existing_store(args.db) as store:
+        engine = store.engine
         built = report.build_report(engine, args.by, _filters(args), args.engaged_after)
         if args.format == "table" and args.out is None:
             from rich.console import Console
@@ -139,8 +146,6 @@ def _report(args: argparse.Namespace) -> int:
             "json": lambda: report.to_json(built),
             "html": lambda: report.to_html(engine, built),
         }[args.format]()
-    finally:
-        engine.dispose()
     _emit(text, args.out)
     return 0
 
@@ -169,27 +174,17 @@ def _compare(args: argparse.Namespace) -> int:
     import json
 
     from storemood.analytics.queries import compare
-    from storemood.store.database import open_existing
 
-    engine = open_existing(args.db)
-    try:
-        result = compare(engine, args.first, args.second, args.by, _filters(args))
-    finally:
-        engine.dispose()
+    with _existing_store(args.db) as store:
+        result = compare(store.engine, args.first, args.second, args.by, _filters(args))
     print(json.dumps(result.to_dict(), indent=2))
     return 0
 
 
 def _prune(args: argparse.Namespace) -> int:
-    from storemood.store.database import open_existing
-    from storemood.store.events import EventStore
-
     if args.older_than <= 0:
         raise UserError("--older-than must be a positive number of days")
-    store = EventStore(engine=open_existing(args.db))
-    try:
+    with _existing_store(args.db) as store:
         deleted = store.prune(args.older_than)
-    finally:
-        store.close()
     print(f"deleted {deleted} events older than {args.older_than:g} days")
     return 0

@@ -140,11 +140,8 @@ def demo_sinks(db_url: str | None) -> list[VisitSink]:
     Only events of the demo store (id ``demo``) are deleted, never anyone else's.
     """
     layout = load_store(DEMO_STORE)
-    store = EventStore(db_url)
-    try:
+    with EventStore(db_url) as store:
         store.delete_store(layout.id)
-    finally:
-        store.close()
     return build_sinks(DEMO_STORE, layout.cameras[0].id, db_url)
 
 
@@ -154,11 +151,10 @@ def demo_report(db_url: str | None):
     from storemood.analytics.report import build_report, to_table
 
     layout = load_store(DEMO_STORE)
-    store = EventStore(db_url)
-    try:
-        report = build_report(store.engine, "product", Filters(stores=(layout.id,)), layout.settings.engagement_dwell_s)
-    except UserError:
-        return "No visit lasted long enough to count (see settings in the demo store layout)."
-    finally:
-        store.close()
+    only_demo = Filters(stores=(layout.id,))
+    with EventStore(db_url) as store:
+        try:
+            report = build_report(store.engine, "product", only_demo, layout.settings.engagement_dwell_s)
+        except UserError:
+            return "No visit lasted long enough to count (see settings in the demo store layout)."
     return to_table(report)

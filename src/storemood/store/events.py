@@ -114,3 +114,9 @@ class EventStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
