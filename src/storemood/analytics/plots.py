@@ -49,7 +49,7 @@ def emotion_shares_png(rows: Sequence[AggregateRow], by: str) -> bytes:
     axes.set_xlim(0, 1)
     axes.set_xlabel("share of visits by dominant emotion")
     axes.set_title(f"Reactions per {by}")
-    axes.legend(ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.25 if len(rows) < 4 else -0.12), fontsize=8)
+    axes.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
     return _png(figure)
 
 
@@ -61,7 +61,7 @@ def valence_over_time_png(points: Sequence[ValencePoint], bucket: str) -> bytes:
         series = [point for point in points if point.key == key]
         axes.plot([p.time for p in series], [p.valence for p in series], marker="o", markersize=3, label=key)
     axes.axhline(0, color="#888", linewidth=0.8)
-    axes.set_ylim(-1, 1)
+    axes.set_ylim(-1.05, 1.05)
     axes.set_ylabel("valence (positive − negative share)")
     axes.set_title(f"Valence per {bucket}")
     axes.tick_params(axis="x", labelrotation=45, labelsize=7)
