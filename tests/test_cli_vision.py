@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -115,3 +116,26 @@ def test_unreadable_image_is_a_user_error(model):
     done = storemood("detect", "pyproject.toml", "--model", model)
     assert done.returncode == 2 and "cannot read pyproject.toml as an image" in done.stderr
     assert done.stderr.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_run_with_a_summary(real_videos, model):
+    """SIGINT while frames are being analysed: the run stops early and still prints its JSON summary."""
+    import signal
+
+    command = [sys.executable, "-m", "storemood", "run", str(real_videos / "face_noface.mov"), "--json"]
+    child = subprocess.Popen(
+        [*command, "--model", model, "--detector", "mtcnn"],  # the slow detector: time to interrupt it
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    seen = ""
+    while not re.search(r"\b[1-9]\d*/169", seen):  # the progress bar counts analysed frames
+        seen += child.stderr.read(1) or "1/169"  # (end of output: stop waiting)
+    child.send_signal(signal.SIGINT)
+    out, _ = child.communicate(timeout=60)
+    assert child.returncode == 0
+    summary = json.loads(out)
+    assert summary["interrupted"] and 0 < summary["frames"] < 169
