@@ -79,3 +79,20 @@ def test_a_whole_store_runs_one_worker_per_camera_into_one_database(tmp_path, re
     for camera, summary in summaries.items():
         assert summary["visits"] == sum(row.camera == camera for row in rows)
     assert {row.camera for row in rows} == set(sources)
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        (["--camera", "aisle-9"], "unknown camera 'aisle-9' in store 'downtown-01'; known cameras: aisle-3, endcap-1"),
+        ([], "store 'downtown-01' has 2 cameras; pick one with --camera"),
+    ],
+)
+def test_run_with_a_wrong_camera_is_one_line_and_status_2(capsys, tmp_path, real_videos, extra, reason):
+    from storemood.cli import main
+    from storemood.config import EXAMPLE_STORE
+
+    video = str(real_videos / "single_face.mp4")
+    status = main(["run", video, "--store", str(EXAMPLE_STORE), "--db", f"sqlite:///{tmp_path / 'e.db'}", *extra])
+    err = capsys.readouterr().err
+    assert status == 2 and reason in err and err.count("\n") == 1
