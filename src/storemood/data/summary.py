@@ -53,6 +53,8 @@ def sample_grid(splits: dict[str, ImageSet], path: Path, per_class: int = 10, se
             axis.set_yticks([])
             if column < len(chosen):
                 axis.imshow(images[chosen[column]], cmap="gray", vmin=0, vmax=255)
+            else:
+                axis.set_frame_on(False)  # a class with fewer faces than columns: blank, not an empty frame
         axes[row][0].set_ylabel(f"{emotion}\n({len(members)})", rotation=0, ha="right", va="center")
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=80)
