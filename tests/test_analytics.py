@@ -147,6 +147,8 @@ def test_listings(sqlite_store):
     assert {(p.id, p.brand) for p in products} == {(e.product, e.brand) for e in EVENTS}
     assert sum(p.visits for p in products) == len(EVENTS)
     assert {s.id for s in queries.list_stores(sqlite_store.engine)} == {e.store for e in EVENTS}
+    zones = queries.list_zones(sqlite_store.engine)
+    assert {(z.store, z.id, z.name, z.brand) for z in zones} == {(e.store, e.zone, e.product, e.brand) for e in EVENTS}
     first, last = queries.time_span(sqlite_store.engine)
     assert first == min(e.start for e in EVENTS) and last == max(e.end for e in EVENTS)
 

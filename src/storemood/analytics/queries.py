@@ -326,7 +326,8 @@ def dwell_distribution(
 
 @dataclass(frozen=True)
 class Listed:
-    """A distinct value with its visit count (and, where it has them, a name, brand and store)."""
+    """A distinct value with its visit count and, where it has them, a name (a zone's: its product's SKU),
+    brand and store."""
 
     id: str
     visits: int
@@ -335,12 +336,18 @@ class Listed:
     store: str = ""
 
 
-def _listing(bind: Bind, column: str, filters: Filters | None, *extra: str) -> list[sa.Row]:
+def _listing(bind: Bind, column: str, filters: Filters | None, *extra: str, per_store: bool = False) -> list[sa.Row]:
+    """Distinct values of ``column`` (within each store when ``per_store``) with visits and ``extra`` columns."""
+    keys = [events.c.store, events.c[column]] if per_store else [events.c[column]]
     statement = (
-        sa.select(events.c[column], *(sa.func.min(events.c[name]).label(name) for name in extra), sa.func.count())
+        sa.select(
+            events.c[column].label("id"),
+            *(sa.func.min(events.c[name]).label(name) for name in extra),
+            sa.func.count().label("visits"),
+        )
         .where(*(filters or Filters()).clauses())
-        .group_by(events.c[column])
-        .order_by(events.c[column])
+        .group_by(*keys)
+        .order_by(*keys)
     )
     return _execute(bind, statement)
 
@@ -348,31 +355,29 @@ def _listing(bind: Bind, column: str, filters: Filters | None, *extra: str) -> l
 def list_stores(bind: Bind, filters: Filters | None = None) -> list[Listed]:
     """Stores with events, with the name their store.yaml gave (the id where none was recorded)."""
     names = {row.id: row.name for row in _execute(bind, sa.select(stores))}
-    return [
-        Listed(id=row[0], visits=row[-1], name=names.get(row[0], row[0])) for row in _listing(bind, "store", filters)
-    ]
+    return [Listed(row.id, row.visits, name=names.get(row.id, row.id)) for row in _listing(bind, "store", filters)]
 
 
 def list_cameras(bind: Bind, filters: Filters | None = None) -> list[Listed]:
-    return [Listed(id=row[0], visits=row[-1], store=row.store) for row in _listing(bind, "camera", filters, "store")]
+    """Cameras with events, one entry per store that has a camera of that id."""
+    rows = _listing(bind, "camera", filters, "store", per_store=True)
+    return [Listed(row.id, row.visits, store=row.store) for row in rows]
 
 
 def list_zones(bind: Bind, filters: Filters | None = None) -> list[Listed]:
-    return [
-        Listed(id=row[0], visits=row[-1], store=row.store, brand=row.brand)
-        for row in _listing(bind, "zone", filters, "store", "brand")
-    ]
+    """Zones with events (per store), with the product and brand each shows."""
+    rows = _listing(bind, "zone", filters, "store", "product", "brand", per_store=True)
+    return [Listed(row.id, row.visits, name=row.product, brand=row.brand, store=row.store) for row in rows]
 
 
 def list_products(bind: Bind, filters: Filters | None = None) -> list[Listed]:
-    return [
-        Listed(id=row[0], visits=row[-1], name=row.product_name, brand=row.brand)
-        for row in _listing(bind, "product", filters, "product_name", "brand")
-    ]
+    """Products (SKUs) with events, with their name and brand."""
+    rows = _listing(bind, "product", filters, "product_name", "brand")
+    return [Listed(row.id, row.visits, name=row.product_name, brand=row.brand) for row in rows]
 
 
 def list_brands(bind: Bind, filters: Filters | None = None) -> list[Listed]:
-    return [Listed(id=row[0], visits=row[-1]) for row in _listing(bind, "brand", filters)]
+    return [Listed(row.id, row.visits) for row in _listing(bind, "brand", filters)]
 
 
 def time_span(bind: Bind, filters: Filters | None = None) -> tuple[datetime | None, datetime | None]:
