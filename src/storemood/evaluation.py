@@ -50,8 +50,7 @@ class OnnxPredictor:
         self.tta = tta
 
     def predict(self, faces: np.ndarray) -> np.ndarray:
-        batches = [self.classifier.classify_crops(faces[i : i + BATCH]) for i in range(0, len(faces), BATCH)]
-        return np.concatenate(batches) if batches else np.zeros((0, len(self.classes)), np.float32)
+        return self.classifier.classify_crops(faces)
 
 
 def open_predictor(model: Path | str | None, tta: bool = False, threads: int = 0) -> Predictor:
@@ -64,6 +63,15 @@ def open_predictor(model: Path | str | None, tta: bool = False, threads: int = 0
     except ImportError as error:
         raise UserError(f"evaluating checkpoint {path} needs PyTorch (pip install 'storemood[train]')") from error
     return CheckpointPredictor(path, tta, threads)
+
+
+def predict_in_batches(predictor: Predictor, faces: np.ndarray) -> np.ndarray:
+    """All faces' probabilities, a batch at a time, with a progress bar on a terminal."""
+    from tqdm import tqdm
+
+    starts = range(0, len(faces), BATCH)
+    batches = [predictor.predict(faces[i : i + BATCH]) for i in tqdm(starts, "evaluating", unit="batch", disable=None)]
+    return np.concatenate(batches) if batches else np.zeros((0, len(predictor.classes)), np.float32)
 
 
 def confusion_matrix(true: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
@@ -109,7 +117,7 @@ def evaluate_predictor(predictor: Predictor, faces: ImageSet, **context: object)
     missing = [name for name in faces.classes if name not in predictor.classes]
     if missing:
         raise UserError(f"{predictor.path} has no output for {', '.join(missing)} (it knows {predictor.classes})")
-    probabilities = predictor.predict(faces.images)
+    probabilities = predict_in_batches(predictor, faces.images)
     if tuple(faces.classes) != tuple(predictor.classes):
         probabilities = restrict(probabilities, predictor.classes, faces.classes)
     report = classification_metrics(faces.labels, probabilities, faces.classes)

@@ -138,7 +138,11 @@ def _register_evaluate(subparsers: argparse._SubParsersAction) -> None:
         "output is restricted to these (default: the model's own classes)",
     )
     parser.add_argument("--model", type=Path, help="ONNX model or training checkpoint (default: the shipped model)")
-    parser.add_argument("--split", choices=["train", "val", "test", "all"], help="which part of DATA to use")
+    parser.add_argument(
+        "--split",
+        choices=["train", "val", "test", "all"],
+        help="which part of DATA: train, val, test, or all (data without splits); default: val, else test, else all",
+    )
     parser.add_argument("--tta", action="store_true", help="average each face's output with its mirror image's")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads; 0 uses all cores")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")

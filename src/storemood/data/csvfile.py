@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import logging
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -56,22 +57,23 @@ def pixels_to_face(text: str, size: int) -> np.ndarray:
     return resize_square(values.astype(np.uint8).reshape(side, side), size)
 
 
-def read_csv_rows(path: Path) -> list[dict[str, str]]:
-    """The rows of a FER2013-style CSV with lower-cased column names, or a UserError naming what is wrong."""
-    try:
-        with path.open(newline="") as handle:
-            reader = csv.DictReader(handle)
+def csv_rows(path: Path) -> Iterator[dict[str, str]]:
+    """The rows of a FER2013-style CSV, one at a time, with lower-cased column names; a UserError naming
+    what is wrong when the columns are not FER2013's (streamed: fer2013.csv's pixel text is 300 MB)."""
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        try:
             columns = [name.strip().lower() for name in reader.fieldnames or []]
-            missing = [name for name in REQUIRED_COLUMNS if name not in columns]
-            if missing:
-                raise UserError(
-                    f"{path} has columns {', '.join(columns) or '(none)'}; a FER2013-style CSV needs "
-                    f"emotion,pixels and optionally Usage (missing: {', '.join(missing)})"
-                )
-            reader.fieldnames = columns
-            return list(reader)
-    except UnicodeDecodeError as error:
-        raise UserError(f"{path} is not a text CSV file") from error
+        except UnicodeDecodeError as error:
+            raise UserError(f"{path} is not a text CSV file") from error
+        missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+        if missing:
+            raise UserError(
+                f"{path} has columns {', '.join(columns) or '(none)'}; a FER2013-style CSV needs "
+                f"emotion,pixels and optionally Usage (missing: {', '.join(missing)})"
+            )
+        reader.fieldnames = columns
+        yield from reader
 
 
 def split_of(usage: str | None) -> str:
@@ -91,7 +93,7 @@ def load_csv(path: Path, classes: tuple[str, ...], size: int = 48) -> dict[str, 
     """
     grouped: dict[str, tuple[list[np.ndarray], list[str], list[str]]] = {}
     skipped = 0
-    for number, row in enumerate(read_csv_rows(path)):
+    for number, row in enumerate(csv_rows(path)):
         try:
             face = pixels_to_face(row["pixels"] or "", size)
             name = emotion_name(row["emotion"] or "")

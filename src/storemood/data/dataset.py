@@ -68,8 +68,7 @@ class ImageSet:
         """
         keep = [i for i, name in enumerate(names) if name in classes]
         labels = np.array([classes.index(names[i]) for i in keep], dtype=np.int64)
-        faces = images[keep] if keep else np.zeros((0, *images.shape[1:]), np.uint8)
-        return cls.from_labels(faces, labels, classes, [sources[i] for i in keep])
+        return cls.from_labels(images[keep], labels, classes, [sources[i] for i in keep])
 
 
 def stratified_split(

@@ -38,6 +38,4 @@ class CheckpointPredictor:
         torch.set_num_threads(threads or os.cpu_count() or 1)
 
     def predict(self, faces: np.ndarray) -> np.ndarray:
-        if len(faces) == 0:
-            return np.zeros((0, len(self.classes)), np.float32)
         return predict(self.model, faces, tta=self.tta)
