@@ -139,3 +139,20 @@ def test_ctrl_c_ends_run_with_a_summary(real_videos, model):
     assert child.returncode == 0
     summary = json.loads(out)
     assert summary["interrupted"] and 0 < summary["frames"] < 169
+
+
+@pytest.mark.slow
+def test_run_with_a_store_stores_visits(tmp_path, model):
+    """``run SOURCE --store --camera --db`` hands the frames to the retail sinks: visits reach the database."""
+    from storemood.paths import PACKAGE_DIR
+    from storemood.pipeline.demo import build_store_clip
+
+    clip = build_store_clip(tmp_path / "store.avi")
+    store = tmp_path / "store.yaml"
+    store.write_text((PACKAGE_DIR / "examples" / "demo_store.yaml").read_text())
+    db = f"sqlite:///{tmp_path / 'events.db'}"
+    done = storemood("run", str(clip.path), "--store", str(store), "--camera", "shelf", "--db", db, "--model", model)
+    assert done.returncode == 0, done.stderr
+    report = storemood("report", "--db", db, "--format", "json", "--by", "product")
+    rows = json.loads(report.stdout)["rows"]
+    assert sum(row["visits"] for row in rows) >= 2
