@@ -89,6 +89,9 @@ def test_run_json_shape(real_videos, model):
         ["run", "http://127.0.0.1:9/live"],
         ["detect", "tests/conftest.py", "--detector", "yolo"],
         ["run", "tests/conftest.py", "--every", "0"],
+        ["run", "tests/conftest.py", "--output", "annotated.txt"],
+        ["run", "tests/conftest.py", "--show"],  # no display here, or no GUI in opencv-python-headless
+        ["run", "tests/conftest.py", "--db", "sqlite:///x.db"],
     ],
 )
 def test_bad_input_is_one_line_and_status_2(args):
