@@ -45,6 +45,20 @@ def faces_and_targets(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return faces, np.eye(CLASSES, dtype=np.float32)[rng.integers(0, CLASSES, n)]
 
 
+class Stopwatch:
+    """Wall-clock and CPU time (all threads) since creation.
+
+    On a busy machine wall-clock rates depend on what else runs; images per CPU-second (all of this
+    process's threads) hardly do, so both are reported."""
+
+    def __init__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def rates(self, images: int) -> dict:
+        wall, cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+        return {"images_per_second": images / wall, "images_per_cpu_second": images / cpu}
+
+
 # --- Keras equivalents of storemood.training.models (this part must run without storemood installed) ---
 
 
@@ -86,7 +100,7 @@ def keras_mood_resnet(keras, widths: tuple[int, ...] = (64, 128, 256)):
     return keras.Model(inputs, layers.Dense(CLASSES)(x))
 
 
-def time_keras(arch: str, batches: int, batch_size: int, warmup: int) -> float:
+def time_keras(arch: str, batches: int, batch_size: int, warmup: int) -> dict:
     """Images per second of Keras ``train_on_batch`` on the backend named by ``KERAS_BACKEND``."""
     import keras
 
@@ -99,16 +113,16 @@ def time_keras(arch: str, batches: int, batch_size: int, warmup: int) -> float:
     x = (faces[..., None] / 255.0).astype(np.float32)
     for step in range(warmup + batches):
         if step == warmup:
-            started = time.perf_counter()
+            clock = Stopwatch()
         part = slice(step * batch_size, (step + 1) * batch_size)
         model.train_on_batch(x[part], targets[part])
-    return batches * batch_size / (time.perf_counter() - started)
+    return clock.rates(batches * batch_size)
 
 
 # --- the PyTorch peers: storemood's own code ---
 
 
-def time_pytorch_step(arch: str, batches: int, batch_size: int, warmup: int) -> float:
+def time_pytorch_step(arch: str, batches: int, batch_size: int, warmup: int) -> dict:
     """Images per second of storemood's model trained step by step (AdamW, smoothed cross-entropy)."""
     import torch
 
@@ -120,16 +134,16 @@ def time_pytorch_step(arch: str, batches: int, batch_size: int, warmup: int) -> 
     faces, targets = faces_and_targets((warmup + batches) * batch_size)
     for step in range(warmup + batches):
         if step == warmup:
-            started = time.perf_counter()
+            clock = Stopwatch()
         part = slice(step * batch_size, (step + 1) * batch_size)
         loss = soft_cross_entropy(model(to_tensor(faces[part])), torch.from_numpy(targets[part] * 0.9 + 0.1 / 7), None)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-    return batches * batch_size / (time.perf_counter() - started)
+    return clock.rates(batches * batch_size)
 
 
-def time_pytorch_loop(arch: str, batches: int, batch_size: int, warmup: int) -> float:
+def time_pytorch_loop(arch: str, batches: int, batch_size: int, warmup: int) -> dict:
     """Images per second of storemood's whole ``train_epoch`` (augmentation, schedule, metrics included)."""
     import torch
     from tqdm import tqdm
@@ -147,9 +161,9 @@ def time_pytorch_loop(arch: str, batches: int, batch_size: int, warmup: int) -> 
     warm = ImageSet(faces[: warmup * batch_size], targets[: warmup * batch_size], FER7, [""] * warmup * batch_size)
     with tqdm(disable=True) as bar:
         train_epoch(model, optimizer, scheduler, warm, config, 1, None, bar)
-        started = time.perf_counter()
+        clock = Stopwatch()
         train_epoch(model, optimizer, scheduler, data, config, 2, None, bar)
-    return len(data) / (time.perf_counter() - started)
+    return clock.rates(len(data))
 
 
 WORKERS = {"keras": time_keras, "pytorch-step": time_pytorch_step, "pytorch-loop": time_pytorch_loop}
@@ -158,16 +172,34 @@ WORKERS = {"keras": time_keras, "pytorch-step": time_pytorch_step, "pytorch-loop
 # --- the orchestrating process ---
 
 
-def run_case(python: str, worker: str, backend: str | None, arch: str, args: argparse.Namespace) -> dict:
+def thread_env(cores: int) -> dict[str, str]:
+    """Environment that holds every framework's compute threads to ``cores``."""
+    env = {"OMP_NUM_THREADS": str(cores), "TF_NUM_INTRAOP_THREADS": str(cores), "TF_NUM_INTEROP_THREADS": str(cores)}
+    if cores == 1:
+        env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    return env
+
+
+def pin(cores: int) -> None:
+    """Run this worker on its first ``cores`` CPUs, with PyTorch using as many threads."""
+    os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:cores])
+    if os.environ.get("KERAS_BACKEND") == "torch":  # plain PyTorch workers run with this too
+        import torch
+
+        torch.set_num_threads(cores)
+
+
+def run_case(python: str, worker: str, backend: str | None, arch: str, cores: int, args: argparse.Namespace) -> dict:
     """Run one case in a fresh subprocess; its last stdout line is a JSON result."""
-    env = dict(os.environ, KERAS_BACKEND=backend or "torch", TF_CPP_MIN_LOG_LEVEL="2")
-    command = [python, __file__, "--worker", worker, "--arch", arch]
+    env = dict(os.environ, KERAS_BACKEND=backend or "torch", TF_CPP_MIN_LOG_LEVEL="2", **thread_env(cores))
+    command = [python, __file__, "--worker", worker, "--arch", arch, "--cores", str(cores)]
     command += ["--batches", str(args.batches), "--batch-size", str(args.batch_size), "--warmup", str(args.warmup)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     name = f"Keras 3 + {backend}" if worker == "keras" else f"plain PyTorch ({worker.split('-')[1]})"
+    case = {"framework": name, "arch": arch, "cores": cores}
     if done.returncode != 0:
-        return {"framework": name, "arch": arch, "error": done.stderr.strip().splitlines()[-1:]}
-    return {"framework": name, "arch": arch, **json.loads(done.stdout.strip().splitlines()[-1])}
+        return {**case, "error": done.stderr.strip().splitlines()[-1:]}
+    return {**case, **json.loads(done.stdout.strip().splitlines()[-1])}
 
 
 def cases(args: argparse.Namespace) -> list[tuple[str, str, str | None]]:
@@ -185,54 +217,63 @@ def fastest(runs: list[dict]) -> list[dict]:
     """The fastest run of each case: on a shared machine, other work only ever slows a run down."""
     best: dict[tuple[str, str], dict] = {}
     for run in runs:
-        key = (run["framework"], run["arch"])
+        key = (run["framework"], run["arch"], run["cores"])
         if key not in best or run.get("images_per_second", 0) > best[key].get("images_per_second", 0):
             best[key] = run
     return list(best.values())
 
 
+def ratio(result: dict, peer: dict | None, key: str) -> str:
+    return f"{result[key] / peer[key]:.2f}x" if peer else "n/a"
+
+
 def markdown(results: list[dict]) -> str:
-    """The results as a table, each row's speed also as a ratio to plain PyTorch's step on the same net."""
+    """The results as a table, with each speed also as a ratio to plain PyTorch's step on the same net."""
     lines = [
-        "| framework | architecture | images/s | s per FER2013 epoch | vs plain PyTorch step |",
-        "|---|---|---|---|---|",
+        "| cores | framework | architecture | images/s | s per FER2013 epoch | vs PyTorch step | images/CPU-s "
+        "| vs PyTorch |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    peer = {
-        r["arch"]: r["images_per_second"]
-        for r in results
-        if r["framework"] == "plain PyTorch (step)" and "error" not in r
+    peers = {
+        (r["arch"], r["cores"]): r for r in results if r["framework"] == "plain PyTorch (step)" and "error" not in r
     }
     for r in results:
         if "error" in r:
-            lines.append(f"| {r['framework']} | {r['arch']} | failed: {' '.join(r['error'])} | | |")
+            lines.append(f"| {r['cores']} | {r['framework']} | {r['arch']} | failed: {' '.join(r['error'])} | | | | |")
             continue
-        rate = r["images_per_second"]
-        ratio = f"{rate / peer[r['arch']]:.2f}x" if r["arch"] in peer else "n/a"
-        lines.append(f"| {r['framework']} | {r['arch']} | {rate:.0f} | {EPOCH_FACES / rate:.0f} | {ratio} |")
+        wall, cpu, peer = r["images_per_second"], r["images_per_cpu_second"], peers.get((r["arch"], r["cores"]))
+        lines.append(
+            f"| {r['cores']} | {r['framework']} | {r['arch']} | {wall:.0f} | {EPOCH_FACES / wall:.0f} | "
+            f"{ratio(r, peer, 'images_per_second')} | {cpu:.0f} | {ratio(r, peer, 'images_per_cpu_second')} |"
+        )
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batches", type=int, default=30, help="timed batches per case (default 30)")
+    parser.add_argument("--batches", type=int, default=15, help="timed batches per case (default 15)")
     parser.add_argument("--batch-size", type=int, default=128, help="faces per batch (default 128)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed batches first (compilation; default 3)")
     parser.add_argument("--repeats", type=int, default=2, help="rounds over all cases; the fastest counts (default 2)")
     parser.add_argument("--arch", choices=ARCHS, action="append", help="architecture(s) to time (default both)")
+    parser.add_argument(
+        "--cores", type=int, action="append", help="CPU cores (and threads) each case may use (default: 1, then 2)"
+    )
     parser.add_argument("--tf-python", help="python of a virtualenv with tensorflow-cpu and keras")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        rate = WORKERS[args.worker](args.arch[0], args.batches, args.batch_size, args.warmup)
-        print(json.dumps({"images_per_second": rate, "threads": os.cpu_count()}))
+        pin(args.cores[0])
+        print(json.dumps(WORKERS[args.worker](args.arch[0], args.batches, args.batch_size, args.warmup)))
         return
     runs = []
     for _ in range(args.repeats):  # rounds, not back-to-back repeats: a busy spell slows every case alike
-        for arch in args.arch or ARCHS:
-            for python, worker, backend in cases(args):
-                runs.append(run_case(python, worker, backend, arch, args))
-                print(json.dumps(runs[-1]), flush=True)
+        for cores in args.cores or (1, 2):
+            for arch in args.arch or ARCHS:
+                for python, worker, backend in cases(args):
+                    runs.append(run_case(python, worker, backend, arch, cores, args))
+                    print(json.dumps(runs[-1]), flush=True)
     results = fastest(runs)
     print(markdown(results))
     if args.json:
