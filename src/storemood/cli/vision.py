@@ -32,7 +32,7 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
         "--detector",
         choices=DETECTOR_NAMES,
         default="blazeface",
-        help="face detector: blazeface (fast, faces from about 48 px) or mtcnn (about 15x slower, "
+        help="face detector: blazeface (fast, faces from about 48 px) or mtcnn (9-17x slower, "
         "finds smaller faces) (default: %(default)s)",
     )
     parser.add_argument(

