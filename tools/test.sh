@@ -12,5 +12,11 @@ if command -v pg_ctlcluster >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5
   for _ in $(seq 20); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done
 fi
 
+# The dashboard tests drive headless Chromium through Playwright; Playwright's own browser download does not
+# work offline, so the tests use Debian's package (they skip, saying so, where it cannot be installed).
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium) || echo "could not install chromium" >&2
+fi
+
 "$VENV/bin/ruff" check src tests benchmarks
 "$VENV/bin/python" -m pytest -q "$@"

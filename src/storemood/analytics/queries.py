@@ -277,6 +277,17 @@ def aggregate(
     return [_to_row(row, row._mapping[_key(by)]) for row in rows]
 
 
+def overall(
+    bind: Bind, filters: Filters | None = None, engagement_dwell_s: float = ENGAGEMENT_DWELL_S
+) -> AggregateRow | None:
+    """The figures of all filtered visits taken as one group (key ``"all"``); None when none match.
+
+    Its median dwell is the median over every visit, which no combination of per-group rows can give.
+    """
+    rows = _grouped_figures(bind, [], filters, engagement_dwell_s)
+    return _to_row(rows[0], "all") if rows and rows[0].visits else None
+
+
 def compare(
     bind: Bind, a: str, b: str, by: Literal["product", "brand"] = "product", filters: Filters | None = None
 ) -> Comparison:
@@ -387,3 +398,14 @@ def time_span(bind: Bind, filters: Filters | None = None) -> tuple[datetime | No
     )
     first, last = _execute(bind, statement)[0]
     return first, last
+
+
+def change_marker(bind: Bind) -> tuple[int, int]:
+    """(events stored, highest event sequence number): differs whenever events are added or pruned.
+
+    Cheap at any size (the count reads the smallest index, the maximum the primary key), so a live
+    dashboard can poll it and recompute its aggregates only when it moves.
+    """
+    statement = sa.select(sa.func.count(), sa.func.coalesce(sa.func.max(events.c.seq), 0))
+    count, highest = _execute(bind, statement)[0]
+    return int(count), int(highest)

@@ -1,9 +1,112 @@
-"""Sub-commands of this area (filled in by the area's work)."""
+"""``storemood serve``: the dashboard and REST API over an events database.
+
+The handler checks everything a user can get wrong (database, port, token, exposure) before the server
+starts, so mistakes are one line and exit status 2 rather than a server log; FastAPI and uvicorn are
+imported only then.
+"""
 
 from __future__ import annotations
 
 import argparse
+import errno
+import socket
+from pathlib import Path
+
+from storemood.errors import UserError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add this area's sub-commands."""
+    """Add ``serve``."""
+    parser = subparsers.add_parser(
+        "serve",
+        help="web dashboard and REST API",
+        description="Serve the dashboard (overview, per-product and per-brand charts, comparison, live "
+        "updates) at http://HOST:PORT/, the REST API under /api and its documentation at /docs. Without a "
+        "token the API is open, which is allowed on loopback only: to listen on the network, set the token "
+        "in $STOREMOOD_API_TOKEN or a file given with --token-file; clients then send "
+        "'Authorization: Bearer <token>'.",
+    )
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="database URL, e.g. sqlite:///events.db or postgresql+psycopg://user@host/db "
+        "(default: the SQLite file in your data directory that `storemood run` and `demo` write)",
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on; 0.0.0.0 for every interface, which needs a token (default: %(default)s)",
+    )
+    parser.add_argument("--port", type=int, default=8000, help="TCP port to listen on (default: %(default)s)")
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="PATH",
+        help="file whose first line is the API token (at least 16 characters); overrides $STOREMOOD_API_TOKEN",
+    )
+    parser.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="let pages from this origin (e.g. https://intranet.example) call the API from a browser; "
+        "repeat for several (default: none, CORS closed)",
+    )
+    parser.add_argument(
+        "--max-range-days",
+        type=float,
+        default=366.0,
+        metavar="DAYS",
+        help="longest time range one request may cover; requests that give no `since` cover this many days "
+        "(default: %(default)g)",
+    )
+    parser.add_argument(
+        "--engaged-after",
+        type=float,
+        default=3.0,
+        metavar="SECONDS",
+        help="a visit this long or longer counts as engaged (default: %(default)g)",
+    )
+    parser.set_defaults(handler=_serve)
+
+
+def _check_port(host: str, port: int) -> None:
+    """A UserError when the port is out of range or already taken (found before the server starts)."""
+    if not 1 <= port <= 65535:
+        raise UserError(f"--port must be between 1 and 65535, not {port}")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host.strip("[]"), port))
+        except OSError as error:
+            reason = "is already in use" if error.errno == errno.EADDRINUSE else f"cannot be used: {error.strerror}"
+            raise UserError(f"{host}:{port} {reason}") from None
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from storemood.api.settings import ApiSettings, check_exposure, read_token
+
+    if args.max_range_days <= 0:
+        raise UserError("--max-range-days must be a positive number of days")
+    settings = ApiSettings(
+        token=read_token(args.token_file),
+        cors_origins=tuple(args.cors_origin),
+        max_range_days=args.max_range_days,
+        engagement_dwell_s=args.engaged_after,
+    )
+    check_exposure(args.host, settings)
+    _check_port(args.host, args.port)
+
+    import uvicorn
+
+    from storemood.api.app import create_app
+    from storemood.store.database import open_existing
+
+    engine = open_existing(args.db)
+    try:
+        print(f"storemood dashboard on http://{args.host}:{args.port}/ (API docs at /docs); Ctrl-C stops it")
+        uvicorn.run(create_app(engine, settings), host=args.host, port=args.port, log_level="info")
+    finally:
+        engine.dispose()
+    return 0

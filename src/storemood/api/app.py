@@ -1,0 +1,104 @@
+"""The web app: REST API under ``/api``, the dashboard at ``/``, API docs at ``/docs`` — all offline.
+
+The docs page comes from ``fastapi-offline``, which ships Swagger UI and ReDoc inside its wheel, and the
+dashboard's chart library is a committed file under ``static/``: nothing is fetched from a CDN, so the
+app works in a store without internet access.
+
+Errors never leak internals: validation problems are 422 naming the field, a lost database is 503, and
+anything unexpected is a generic 500 whose details go to the server log only.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+from storemood import __version__
+from storemood.api import routes
+from storemood.api.settings import ApiSettings
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+#: The dashboard loads scripts, styles and data from this server only.
+DASHBOARD_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'"
+
+_bearer = HTTPBearer(auto_error=False, description="the API token the server was started with")
+
+
+def require_token(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
+    """401 unless the request carries the server's token (a no-op when the server has none)."""
+    expected = request.app.state.settings.token
+    if expected is None:
+        return
+    given = credentials.credentials if credentials else ""
+    if not secrets.compare_digest(given.encode(), expected.encode()):
+        raise HTTPException(
+            status_code=401, detail="missing or wrong API token", headers={"WWW-Authenticate": "Bearer"}
+        )
+
+
+def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
+    """The app serving ``engine``'s events (the caller opens the database and disposes of it)."""
+    app = FastAPIOffline(
+        title="storemood",
+        version=__version__,
+        description="Shopper reactions to products and brands: visits, dwell, emotion shares and valence "
+        "from in-store cameras. Data endpoints need `Authorization: Bearer <token>` when the server has a "
+        "token. Every table takes `offset`, `limit`, `sort` and `format=csv`.",
+        static_url="/static-docs",
+    )
+    app.state.engine = engine
+    app.state.settings = settings or ApiSettings()
+    app.include_router(routes.public)
+    app.include_router(routes.router, dependencies=[Depends(require_token)])
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_api_route("/", dashboard, include_in_schema=False)
+    if app.state.settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(app.state.settings.cors_origins),
+            allow_methods=["GET"],
+            allow_headers=["Authorization"],
+        )
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(Exception, _internal_error)
+    return app
+
+
+def dashboard() -> FileResponse:
+    """The single-page dashboard; its script asks the API for data (and for a token when one is needed)."""
+    return FileResponse(STATIC_DIR / "index.html", headers={"Content-Security-Policy": DASHBOARD_CSP})
+
+
+def _invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+    """422 with FastAPI's per-field ``detail`` plus a one-line ``message`` naming each bad field."""
+    problems = error.errors()
+    message = "; ".join(f"{'.'.join(str(part) for part in p['loc'][1:]) or p['loc'][0]}: {p['msg']}" for p in problems)
+    return JSONResponse(status_code=422, content={"detail": jsonable_encoder(problems), "message": message})
+
+
+def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
+    log.error("database unavailable during %s %s: %s", request.method, request.url.path, getattr(error, "orig", error))
+    return JSONResponse(status_code=503, content={"detail": "database unavailable; try again later"})
+
+
+def _internal_error(request: Request, error: Exception) -> JSONResponse:
+    log.error("unhandled error during %s %s", request.method, request.url.path, exc_info=error)
+    return JSONResponse(status_code=500, content={"detail": "internal server error"})

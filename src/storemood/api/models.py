@@ -1,0 +1,98 @@
+"""Response shapes, declared so that ``/openapi.json`` documents them and clients can rely on them.
+
+Aggregate rows are those of ``storemood report --format json``: the grouping key under its own name
+(``"product": "SKU-1"``, ``"brand": ...``, ``"hour": ...``), then the figures. That key varies with the
+grouping, so the row models allow extra fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AggregateRowOut(BaseModel):
+    """Figures of one group of visits; the group's key is the extra field named after the grouping."""
+
+    model_config = ConfigDict(extra="allow")
+
+    brand: str = Field(description="the group's brand when all its visits share one, else empty")
+    store: str = Field(description="the group's store when all its visits share one, else empty")
+    product_name: str = ""
+    visits: int
+    engaged: int = Field(description="visits lasting at least the engagement threshold")
+    engagement: float = Field(description="engaged visits / visits")
+    dwell_total_s: float
+    dwell_median_s: float
+    shares: dict[str, float] = Field(description="share of visits by dominant emotion")
+    probabilities: dict[str, float] = Field(description="mean emotion probabilities")
+    valence: float = Field(description="positive minus negative share of visits, -1..1")
+
+
+class TableOut(BaseModel):
+    """One page of a table."""
+
+    rows: list[dict[str, Any]]
+    total: int = Field(description="rows in the whole table")
+    offset: int
+    limit: int
+    sort: str | None
+
+
+class AggregateTableOut(TableOut):
+    by: str
+    rows: list[AggregateRowOut]  # type: ignore[assignment]
+
+
+class ListedOut(BaseModel):
+    """A store, camera, zone, product or brand that has visits in the chosen range."""
+
+    id: str
+    visits: int
+    name: str = Field("", description="store name, product name, or a zone's product SKU")
+    brand: str = ""
+    store: str = ""
+
+
+class ListingOut(TableOut):
+    rows: list[ListedOut]  # type: ignore[assignment]
+
+
+class PeriodOut(BaseModel):
+    since: str | None = Field(description="start of the range asked for (UTC)")
+    until: str | None = Field(description="end of the range asked for, exclusive (UTC); null: open")
+    first_visit: str | None = Field(description="start of the first matching visit")
+    last_visit: str | None = Field(description="end of the last matching visit")
+
+
+class OverviewOut(BaseModel):
+    """The chosen period at a glance."""
+
+    period: PeriodOut
+    summary: AggregateRowOut | None = Field(description="all matching visits as one group (null: none)")
+    top: list[AggregateRowOut] = Field(description="products with the highest valence")
+    bottom: list[AggregateRowOut] = Field(description="products with the lowest valence")
+
+
+class ComparisonOut(BaseModel):
+    by: str
+    a: AggregateRowOut
+    b: AggregateRowOut
+    valence_difference: float = Field(description="a minus b")
+    dwell_median_difference_s: float
+    share_differences: dict[str, float]
+
+
+class DwellOut(TableOut):
+    """Per group: its key and ``bins`` (label such as ``2-5s`` → visits)."""
+
+    by: str
+    edges: list[float] = Field(description="bin edges in seconds; the last bin is open-ended")
+
+
+class StatusOut(BaseModel):
+    """What a live page polls: both numbers change whenever events are added or pruned."""
+
+    events: int
+    marker: int

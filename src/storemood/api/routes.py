@@ -1,0 +1,266 @@
+"""The ``/api`` endpoints: thin wrappers around :mod:`storemood.analytics.queries`.
+
+No SQL is written here: every figure comes from the analytics layer (parameterised SQLAlchemy
+statements), so the API, ``storemood report`` and the HTML report always agree. Tables are sorted and
+paged here because the analytics layer returns one row per group (products, hours), never per event.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.engine import Engine
+
+from storemood.analytics import queries
+from storemood.analytics.queries import AggregateRow, Dimension, Filters
+from storemood.api import models
+from storemood.api.params import Page, event_filters, page, paginate
+from storemood.emotions import FER7
+from storemood.errors import UserError
+
+Series = Literal["product", "brand", "zone", "camera", "store"]
+Compared = Literal["product", "brand"]
+FiltersParam = Annotated[Filters, Depends(event_filters)]
+PageParam = Annotated[Page, Depends(page)]
+
+_FIGURES = ("brand", "store", "product_name", "visits", "engaged", "engagement", "dwell_total_s", "dwell_median_s")
+AGGREGATE_SORTS = (
+    *_FIGURES,
+    "valence",
+    *(f"shares.{name}" for name in FER7),
+    *(f"probabilities.{name}" for name in FER7),
+)
+LISTING_SORTS = ("id", "visits", "name", "brand", "store")
+
+#: Endpoints that show data (the app puts its token check on these).
+router = APIRouter(prefix="/api")
+#: Endpoints anyone may call: they show no data.
+public = APIRouter(prefix="/api")
+
+
+def _documented(model: type) -> dict:
+    """OpenAPI documentation of a 200 body, without re-validating it (which would also move the
+    grouping key, an extra field, behind the declared ones)."""
+    return {200: {"model": model, "description": model.__doc__ or "OK"}}
+
+
+def engine(request: Request) -> Engine:
+    """The app's database engine (opened once by :func:`storemood.api.app.create_app`)."""
+    return request.app.state.engine
+
+
+def engagement_dwell_s(request: Request) -> float:
+    return request.app.state.settings.engagement_dwell_s
+
+
+EngineParam = Annotated[Engine, Depends(engine)]
+EngagementParam = Annotated[float, Depends(engagement_dwell_s)]
+
+
+def csv_text(rows: list[dict]) -> str:
+    """Rows as CSV; nested figures become dotted columns (``shares.happy``)."""
+    flat = [_flatten(row) for row in rows]
+    columns = list(dict.fromkeys(column for row in flat for column in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(flat)
+    return buffer.getvalue()
+
+
+def _flatten(row: dict, prefix: str = "") -> dict:
+    flat: dict = {}
+    for name, value in row.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{name}."))
+        else:
+            flat[f"{prefix}{name}"] = round(value, 6) if isinstance(value, float) else value
+    return flat
+
+
+def table(rows: list[dict], chosen: Page, sortable: tuple[str, ...], name: str, **extra) -> dict | Response:
+    """A sorted page of ``rows``: JSON (with ``extra`` fields) or, with ``format=csv``, a CSV download."""
+    body = paginate(rows, chosen, sortable)
+    if chosen.format == "csv":
+        return Response(
+            csv_text(body["rows"]),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    return {**extra, **body}
+
+
+@public.get("/health", tags=["service"], summary="Liveness check (no token needed, no data)")
+def health() -> dict:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/status",
+    tags=["service"],
+    response_model=None,
+    responses=_documented(models.StatusOut),
+    summary="Change marker for live pages",
+)
+def status(bind: EngineParam) -> dict:
+    events, marker = queries.change_marker(bind)
+    return {"events": events, "marker": marker}
+
+
+def _listing(kind: str, lister: Callable[[Engine, Filters], list[queries.Listed]]) -> None:
+    """A listing endpoint for stores, cameras, zones, products or brands."""
+
+    def endpoint(bind: EngineParam, filters: FiltersParam, chosen: PageParam) -> dict | Response:
+        rows = [asdict(item) for item in lister(bind, filters)]
+        return table(rows, chosen, LISTING_SORTS, kind)
+
+    endpoint.__name__ = f"list_{kind}"
+    endpoint.__doc__ = f"The {kind} that have visits in the chosen range, with their visit counts."
+    router.get(
+        f"/{kind}",
+        tags=["listings"],
+        response_model=None,
+        responses=_documented(models.ListingOut),
+        summary=f"List {kind}",
+    )(endpoint)
+
+
+for _kind, _lister in (
+    ("stores", queries.list_stores),
+    ("cameras", queries.list_cameras),
+    ("zones", queries.list_zones),
+    ("products", queries.list_products),
+    ("brands", queries.list_brands),
+):
+    _listing(_kind, _lister)
+
+
+@router.get(
+    "/aggregates/{by}",
+    tags=["analytics"],
+    response_model=None,
+    responses=_documented(models.AggregateTableOut),
+    summary="Reactions per product, brand, zone, camera, store, hour or day",
+)
+def aggregates(
+    by: Annotated[Dimension, Path(description="what one row is")],
+    bind: EngineParam,
+    filters: FiltersParam,
+    chosen: PageParam,
+    engaged_after: EngagementParam,
+) -> dict | Response:
+    """Rows as in `storemood report --format json`: visits, median dwell, emotion shares, valence."""
+    rows = [row.to_dict(by) for row in queries.aggregate(bind, by, filters, engaged_after)]
+    return table(rows, chosen, (by, *AGGREGATE_SORTS), f"aggregates-{by}", by=by)
+
+
+def _ranked(rows: list[AggregateRow], count: int, best: bool) -> list[dict]:
+    ordered = sorted(rows, key=lambda row: (-row.valence if best else row.valence, -row.visits, row.key))
+    return [row.to_dict("product") for row in ordered[:count]]
+
+
+@router.get(
+    "/overview",
+    tags=["analytics"],
+    response_model=None,
+    responses=_documented(models.OverviewOut),
+    summary="The period at a glance",
+)
+def overview(
+    bind: EngineParam,
+    filters: FiltersParam,
+    engaged_after: EngagementParam,
+    top: Annotated[int, Query(ge=1, le=20, description="how many best and worst products to list")] = 3,
+) -> dict:
+    """All matching visits as one group, the span of the data, and the best and worst products by valence."""
+    summary = queries.overall(bind, filters, engaged_after)
+    products = queries.aggregate(bind, "product", filters, engaged_after)
+    first, last = queries.time_span(bind, filters)
+    return {
+        "period": {
+            "since": _iso(filters.since),
+            "until": _iso(filters.until),
+            "first_visit": _iso(first),
+            "last_visit": _iso(last),
+        },
+        "summary": summary.to_dict("scope") if summary else None,
+        "top": _ranked(products, top, best=True),
+        "bottom": _ranked(products, top, best=False),
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+@router.get(
+    "/compare",
+    tags=["analytics"],
+    response_model=None,
+    responses=_documented(models.ComparisonOut),
+    summary="Two products or brands",
+)
+def compare(
+    a: Annotated[str, Query(min_length=1, max_length=200, description="first product SKU or brand")],
+    b: Annotated[str, Query(min_length=1, max_length=200, description="second product SKU or brand")],
+    bind: EngineParam,
+    filters: FiltersParam,
+    by: Annotated[Compared, Query(description="compare products or brands")] = "product",
+) -> dict:
+    """Both sides' figures and their differences (a minus b); 404 when one has no visits."""
+    try:
+        return queries.compare(bind, a, b, by, filters).to_dict()
+    except UserError as error:
+        raise HTTPException(status_code=404, detail=str(error)) from None
+
+
+@router.get(
+    "/valence-over-time",
+    tags=["analytics"],
+    response_model=None,
+    responses=_documented(models.TableOut),
+    summary="Valence per hour or day",
+)
+def valence_over_time(
+    bind: EngineParam,
+    filters: FiltersParam,
+    chosen: PageParam,
+    bucket: Annotated[Literal["hour", "day"], Query(description="time bucket (UTC)")] = "day",
+    series: Annotated[Series, Query(description="one line per this")] = "product",
+) -> dict | Response:
+    """Rows `{"time", <series>, "visits", "valence"}`, sorted by time then series."""
+    points = queries.valence_over_time(bind, bucket, series, filters)
+    rows = [{"time": p.time, series: p.key, "visits": p.visits, "valence": p.valence} for p in points]
+    return table(rows, chosen, ("time", series, "visits", "valence"), f"valence-{bucket}-{series}")
+
+
+def _bin_labels(edges: tuple[float, ...]) -> list[str]:
+    uppers = [f"{upper:g}" for upper in edges[1:]]
+    return [f"{lower:g}-{upper}s" for lower, upper in zip(edges, uppers, strict=False)] + [f"{edges[-1]:g}s+"]
+
+
+@router.get(
+    "/dwell-distribution",
+    tags=["analytics"],
+    response_model=None,
+    responses=_documented(models.DwellOut),
+    summary="Visits per dwell-time bin",
+)
+def dwell_distribution(
+    bind: EngineParam,
+    filters: FiltersParam,
+    chosen: PageParam,
+    by: Annotated[Series, Query(description="one histogram per this")] = "product",
+) -> dict | Response:
+    """Per group, visits whose dwell falls in each bin (`0-2s`, `2-5s`, ..., `60s+`)."""
+    labels = _bin_labels(queries.DWELL_EDGES)
+    histogram = queries.dwell_distribution(bind, by, filters=filters)
+    rows = [{by: key, "bins": dict(zip(labels, counts, strict=True))} for key, counts in histogram.items()]
+    return table(rows, chosen, (by,), f"dwell-{by}", by=by, edges=list(queries.DWELL_EDGES))
