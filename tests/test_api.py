@@ -1,0 +1,279 @@
+"""The REST API through FastAPI's TestClient: every endpoint against the analytics layer and against
+figures computed in Python from the same generated events; validation, paging, sorting, CSV, auth, CORS
+and errors that never show internals."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import re
+import statistics
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from storemood.analytics import queries
+from storemood.analytics.queries import Filters
+from storemood.api.app import create_app
+from storemood.api.params import MAX_PAGE_SIZE
+from storemood.api.settings import ApiSettings
+from storemood.emotions import FER7
+from storemood.store.database import create_db_engine
+from storemood.store.events import EventStore
+from storemood.store.synthetic import EPOCH, synthetic_events
+
+EVENTS = list(synthetic_events(1200, seed=5, days=3))
+TOKEN = "api-test-token-0123456789"
+#: Covers every generated event (they start at EPOCH and last three days).
+WINDOW = {"since": EPOCH.isoformat(), "until": (EPOCH + timedelta(days=4)).isoformat()}
+ALL = Filters(since=EPOCH, until=EPOCH + timedelta(days=4))
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    with EventStore(f"sqlite:///{tmp_path_factory.mktemp('api') / 'events.db'}") as events:
+        events.add(EVENTS)
+        yield events
+
+
+@pytest.fixture(scope="module")
+def client(store) -> TestClient:
+    return TestClient(create_app(store.engine, ApiSettings()), raise_server_exceptions=False)
+
+
+def get(client: TestClient, path: str, **params):
+    response = client.get(path, params={**WINDOW, **params})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def roundtrip(value):
+    """What a value looks like after JSON encoding (tuples become lists, and so on)."""
+    return json.loads(json.dumps(value))
+
+
+@pytest.mark.parametrize("by", ["product", "brand", "zone", "camera", "store", "hour", "day"])
+def test_aggregates_are_the_analytics_rows(client, store, by):
+    body = get(client, f"/api/aggregates/{by}", limit=MAX_PAGE_SIZE)
+    expected = [row.to_dict(by) for row in queries.aggregate(store.engine, by, ALL)]
+    assert body["by"] == by and body["total"] == len(expected)
+    assert body["rows"] == roundtrip(expected)
+    for row in body["rows"]:
+        assert {by, "brand", "visits", "dwell_median_s", "shares", "valence"} <= set(row)
+
+
+@pytest.mark.parametrize(
+    ("kind", "attribute"),
+    [("stores", "store"), ("cameras", "camera"), ("zones", "zone"), ("products", "product"), ("brands", "brand")],
+)
+def test_listings_count_every_visit(client, kind, attribute):
+    body = get(client, f"/api/{kind}", limit=MAX_PAGE_SIZE)
+    assert {row["id"] for row in body["rows"]} == {getattr(event, attribute) for event in EVENTS}
+    assert sum(row["visits"] for row in body["rows"]) == len(EVENTS)
+
+
+def test_filters_choose_the_events(client):
+    store = EVENTS[0].store
+    since, until = EPOCH + timedelta(days=1), EPOCH + timedelta(days=2)
+    chosen = [event for event in EVENTS if event.store == store and since <= event.start < until]
+    body = get(client, "/api/aggregates/store", store=store, since=since.isoformat(), until=until.isoformat())
+    assert [row["store"] for row in body["rows"]] == [store]
+    assert body["rows"][0]["visits"] == len(chosen)
+    products = {EVENTS[0].product, EVENTS[1].product}
+    rows = get(client, "/api/aggregates/product", product=sorted(products))["rows"]
+    assert {row["product"] for row in rows} == products
+
+
+def test_overview_takes_all_visits_as_one_group(client):
+    body = get(client, "/api/overview", top=2)
+    summary = body["summary"]
+    assert summary["visits"] == len(EVENTS)
+    assert summary["dwell_median_s"] == pytest.approx(statistics.median(event.dwell_seconds for event in EVENTS))
+    dominant = Counter(event.dominant_emotion for event in EVENTS)
+    assert summary["shares"] == pytest.approx({name: dominant[name] / len(EVENTS) for name in FER7})
+    products = get(client, "/api/aggregates/product")["rows"]
+    by_valence = sorted(row["valence"] for row in products)
+    assert [row["valence"] for row in body["top"]] == by_valence[::-1][:2]
+    assert [row["valence"] for row in body["bottom"]] == by_valence[:2]
+    assert body["period"]["first_visit"] == min(event.start for event in EVENTS).isoformat()
+    assert body["period"]["last_visit"] == max(event.end for event in EVENTS).isoformat()
+
+
+def test_overview_of_nothing_is_empty_not_an_error(client):
+    body = get(client, "/api/overview", store="no-such-store")
+    assert body["summary"] is None and body["top"] == [] and body["period"]["first_visit"] is None
+
+
+def test_compare_two_products_and_an_unknown_one(client, store):
+    a, b = sorted({event.product for event in EVENTS})[:2]
+    body = get(client, "/api/compare", a=a, b=b)
+    assert body == roundtrip(queries.compare(store.engine, a, b, "product", ALL).to_dict())
+    assert body["valence_difference"] == pytest.approx(body["a"]["valence"] - body["b"]["valence"])
+    response = client.get("/api/compare", params={**WINDOW, "a": a, "b": "no-such-sku"})
+    assert response.status_code == 404 and "no-such-sku" in response.json()["detail"]
+
+
+def test_valence_over_time_and_dwell_histogram_account_for_every_visit(client):
+    points = get(client, "/api/valence-over-time", bucket="hour", series="brand", limit=MAX_PAGE_SIZE)
+    assert sum(point["visits"] for point in points["rows"]) == len(EVENTS)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:00Z", point["time"]) for point in points["rows"])
+    histogram = get(client, "/api/dwell-distribution", by="product")
+    visits = Counter(event.product for event in EVENTS)
+    assert {row["product"]: sum(row["bins"].values()) for row in histogram["rows"]} == visits
+    assert len(histogram["edges"]) == len(histogram["rows"][0]["bins"])
+    short = sum(event.dwell_seconds < histogram["edges"][1] for event in EVENTS)
+    assert sum(row["bins"]["0-2s"] for row in histogram["rows"]) == short
+
+
+def test_pages_join_up_to_the_whole_table(client):
+    whole = get(client, "/api/valence-over-time", limit=MAX_PAGE_SIZE)["rows"]
+    pages = [get(client, "/api/valence-over-time", offset=offset, limit=7) for offset in range(0, len(whole), 7)]
+    assert [row for page in pages for row in page["rows"]] == whole
+    assert {page["total"] for page in pages} == {len(whole)}
+    assert get(client, "/api/valence-over-time", offset=len(whole))["rows"] == []
+
+
+@pytest.mark.parametrize("field", ["valence", "visits", "dwell_median_s", "shares.happy"])
+def test_sorting_in_both_directions(client, field):
+    def value(row):
+        return row["shares"]["happy"] if field == "shares.happy" else row[field]
+
+    ascending = [value(row) for row in get(client, "/api/aggregates/product", sort=field)["rows"]]
+    descending = [value(row) for row in get(client, "/api/aggregates/product", sort=f"-{field}")["rows"]]
+    assert ascending == sorted(ascending) and descending == sorted(ascending, reverse=True)
+
+
+def test_csv_has_the_json_rows(client):
+    body = get(client, "/api/aggregates/product", sort="-visits")
+    response = client.get("/api/aggregates/product", params={**WINDOW, "sort": "-visits", "format": "csv"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [row["product"] for row in rows] == [row["product"] for row in body["rows"]]
+    for parsed, row in zip(rows, body["rows"], strict=True):
+        assert int(parsed["visits"]) == row["visits"]
+        assert float(parsed["shares.happy"]) == pytest.approx(row["shares"]["happy"], abs=1e-6)
+    listing = client.get("/api/brands", params={**WINDOW, "format": "csv"}).text
+    assert listing.splitlines()[0].split(",")[:2] == ["id", "visits"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/api/aggregates/flavour", {}, "by"),
+        ("/api/aggregates/product", {"limit": MAX_PAGE_SIZE + 1}, "limit"),
+        ("/api/aggregates/product", {"limit": 0}, "limit"),
+        ("/api/aggregates/product", {"offset": -1}, "offset"),
+        ("/api/aggregates/product", {"sort": "price"}, "sort"),
+        ("/api/aggregates/product", {"sort": "visits; drop table events"}, "sort"),
+        ("/api/aggregates/product", {"format": "xml"}, "format"),
+        ("/api/products", {"since": "yesterday"}, "since"),
+        ("/api/products", {"since": "2026-11-03", "until": "2026-11-02"}, "until"),
+        ("/api/products", {"since": "2020-01-01", "until": "2026-11-02"}, "since"),
+        ("/api/products", {"store": "x" * 201}, "store"),
+        ("/api/valence-over-time", {"bucket": "minute"}, "bucket"),
+        ("/api/compare", {"a": "SKU-1"}, "b"),
+        ("/api/overview", {"top": 100}, "top"),
+    ],
+)
+def test_bad_input_is_422_naming_the_field(client, path, params, field):
+    response = client.get(path, params={**WINDOW, **params})
+    assert response.status_code == 422
+    body = response.json()
+    assert field in {str(part) for problem in body["detail"] for part in problem["loc"]}
+    assert body["message"].startswith(field) or f"{field}:" in body["message"]
+
+
+def test_a_request_without_since_covers_the_longest_allowed_range(store):
+    client = TestClient(create_app(store.engine, ApiSettings(max_range_days=1)))
+    until = EPOCH + timedelta(days=2)
+    body = client.get("/api/overview", params={"until": until.isoformat()}).json()
+    assert body["period"]["since"] == (until - timedelta(days=1)).isoformat()
+    assert body["summary"]["visits"] == sum(until - timedelta(days=1) <= event.start < until for event in EVENTS)
+
+
+def test_status_moves_when_events_arrive(tmp_path):
+    with EventStore(f"sqlite:///{tmp_path / 'live.db'}") as events:
+        client = TestClient(create_app(events.engine))
+        assert client.get("/api/status").json() == {"events": 0, "marker": 0}
+        events.add(EVENTS[:10])
+        first = client.get("/api/status").json()
+        assert first["events"] == 10
+        events.add(EVENTS[10:15])
+        assert client.get("/api/status").json()["marker"] > first["marker"]
+
+
+def test_token_is_required_when_configured(store):
+    client = TestClient(create_app(store.engine, ApiSettings(token=TOKEN)))
+    missing = client.get("/api/products")
+    assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
+    assert client.get("/api/products", headers={"Authorization": "Bearer wrong-token"}).status_code == 401
+    assert client.get("/api/products", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    for public in ("/api/health", "/openapi.json", "/docs", "/"):
+        assert client.get(public).status_code == 200, public
+
+
+def test_without_a_token_the_api_is_open(client):
+    assert client.get("/api/products").status_code == 200
+
+
+def test_cors_is_closed_unless_origins_are_named(store, client):
+    origin = {"Origin": "https://elsewhere.example"}
+    assert "access-control-allow-origin" not in client.get("/api/products", headers=origin).headers
+    allowed = TestClient(create_app(store.engine, ApiSettings(cors_origins=("https://elsewhere.example",))))
+    response = allowed.get("/api/products", headers=origin)
+    assert response.headers["access-control-allow-origin"] == "https://elsewhere.example"
+
+
+def test_unexpected_errors_are_a_generic_500_logged_on_the_server(client, monkeypatch, caplog):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(queries, "aggregate", broken)
+    with caplog.at_level(logging.ERROR, logger="storemood.api.app"):
+        response = client.get("/api/aggregates/product", params=WINDOW)
+    assert response.status_code == 500 and response.json() == {"detail": "internal server error"}
+    assert "secret" not in response.text and "Traceback" not in response.text
+    assert "secret internals" in caplog.text
+
+
+def test_a_database_without_tables_is_503(tmp_path):
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'empty.db'}")  # never migrated
+    response = TestClient(create_app(engine), raise_server_exceptions=False).get("/api/products")
+    assert response.status_code == 503 and "events" not in response.text
+    engine.dispose()
+
+
+def test_docs_and_dashboard_load_nothing_from_other_hosts(client):
+    for page in ("/docs", "/redoc", "/"):
+        html = client.get(page).text
+        assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert assets and not [url for url in assets if url.startswith(("http:", "https:", "//"))], page
+        for asset in assets:
+            if asset.endswith((".js", ".css")):
+                assert client.get(asset).status_code == 200, asset
+    assert "default-src 'self'" in client.get("/").headers["content-security-policy"]
+
+
+def test_openapi_lists_every_endpoint(client):
+    paths = set(client.get("/openapi.json").json()["paths"])
+    expected = {"/api/health", "/api/status", "/api/overview", "/api/compare", "/api/aggregates/{by}"}
+    expected |= {f"/api/{kind}" for kind in ("stores", "cameras", "zones", "products", "brands")}
+    expected |= {"/api/valence-over-time", "/api/dwell-distribution"}
+    assert expected <= paths
+
+
+def test_overall_matches_python_and_is_none_without_visits(store):
+    row = queries.overall(store.engine, ALL)
+    assert row.visits == len(EVENTS)
+    assert row.dwell_total_s == pytest.approx(sum(event.dwell_seconds for event in EVENTS))
+    assert queries.overall(store.engine, Filters(stores=("nowhere",))) is None
+
+
+def test_change_marker_counts_events(store):
+    count, marker = queries.change_marker(store.engine)
+    assert count == len(EVENTS) and marker >= count

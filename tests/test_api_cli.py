@@ -1,0 +1,85 @@
+"""`storemood serve` refuses what it must refuse before any server starts: one line, exit status 2."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from storemood.api.settings import TOKEN_ENV, ApiSettings, check_exposure, is_loopback
+from storemood.cli import main
+from storemood.errors import UserError
+from storemood.store.events import EventStore
+
+GOOD_TOKEN = "serve-test-token-0123456789"
+
+
+@pytest.fixture
+def database(tmp_path) -> str:
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    EventStore(url).close()
+    return url
+
+
+@pytest.fixture(autouse=True)
+def no_token_in_environment(monkeypatch):
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+
+
+def serve_fails(capsys, *args: str) -> str:
+    """Run `storemood serve ARGS`, expect exit status 2, and return its single stderr line."""
+    assert main(["serve", *args]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_network_host_without_token_is_refused(capsys, database):
+    assert "without an API token" in serve_fails(capsys, "--db", database, "--host", "0.0.0.0")
+
+
+def test_short_token_is_refused(capsys, database, monkeypatch):
+    monkeypatch.setenv(TOKEN_ENV, "short")
+    assert "at least 16 characters" in serve_fails(capsys, "--db", database)
+
+
+@pytest.mark.parametrize("content", [None, "", "\n\n"])
+def test_missing_or_empty_token_file_is_refused(capsys, database, tmp_path, content):
+    token_file = tmp_path / "token"
+    if content is not None:
+        token_file.write_text(content)
+    assert "token file" in serve_fails(capsys, "--db", database, "--token-file", str(token_file))
+
+
+def test_missing_database_is_refused(capsys, tmp_path):
+    assert "no database" in serve_fails(capsys, "--db", f"sqlite:///{tmp_path / 'none.db'}")
+
+
+def test_port_in_use_or_out_of_range_is_refused(capsys, database):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert "already in use" in serve_fails(capsys, "--db", database, "--port", str(port))
+    assert "between 1 and 65535" in serve_fails(capsys, "--db", database, "--port", "70000")
+
+
+def test_nonpositive_range_limit_is_refused(capsys, database):
+    assert "--max-range-days" in serve_fails(capsys, "--db", database, "--max-range-days", "0")
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        *[(host, True) for host in ("127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost")],
+        *[(host, False) for host in ("0.0.0.0", "::", "192.168.1.20", "shop-server")],
+    ],
+)
+def test_only_loopback_may_serve_without_a_token(host, loopback):
+    assert is_loopback(host) is loopback
+    if loopback:
+        check_exposure(host, ApiSettings())
+    else:
+        with pytest.raises(UserError):
+            check_exposure(host, ApiSettings())
+    check_exposure(host, ApiSettings(token=GOOD_TOKEN))  # with a token any host is fine
