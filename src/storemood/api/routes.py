@@ -51,6 +51,11 @@ def _documented(model: type) -> dict:
     return {200: {"model": model, "description": model.__doc__ or "OK"}}
 
 
+def _get(path: str, model: type, summary: str, tag: str = "analytics") -> Callable:
+    """Register a GET data endpoint whose 200 body is documented by ``model``."""
+    return router.get(path, tags=[tag], response_model=None, responses=_documented(model), summary=summary)
+
+
 def engine(request: Request) -> Engine:
     """The app's database engine (opened once by :func:`storemood.api.app.create_app`)."""
     return request.app.state.engine
@@ -102,13 +107,7 @@ def health() -> dict:
     return {"status": "ok"}
 
 
-@router.get(
-    "/status",
-    tags=["service"],
-    response_model=None,
-    responses=_documented(models.StatusOut),
-    summary="Change marker for live pages",
-)
+@_get("/status", models.StatusOut, "Change marker for live pages", tag="service")
 def status(bind: EngineParam) -> dict:
     events, marker = queries.change_marker(bind)
     return {"events": events, "marker": marker}
@@ -123,13 +122,7 @@ def _listing(kind: str, lister: Callable[[Engine, Filters], list[queries.Listed]
 
     endpoint.__name__ = f"list_{kind}"
     endpoint.__doc__ = f"The {kind} that have visits in the chosen range, with their visit counts."
-    router.get(
-        f"/{kind}",
-        tags=["listings"],
-        response_model=None,
-        responses=_documented(models.ListingOut),
-        summary=f"List {kind}",
-    )(endpoint)
+    _get(f"/{kind}", models.ListingOut, f"List {kind}", tag="listings")(endpoint)
 
 
 for _kind, _lister in (
@@ -142,13 +135,7 @@ for _kind, _lister in (
     _listing(_kind, _lister)
 
 
-@router.get(
-    "/aggregates/{by}",
-    tags=["analytics"],
-    response_model=None,
-    responses=_documented(models.AggregateTableOut),
-    summary="Reactions per product, brand, zone, camera, store, hour or day",
-)
+@_get("/aggregates/{by}", models.AggregateTableOut, "Reactions per product, brand, zone, camera, store, hour or day")
 def aggregates(
     by: Annotated[Dimension, Path(description="what one row is")],
     bind: EngineParam,
@@ -166,13 +153,7 @@ def _ranked(rows: list[AggregateRow], count: int, best: bool) -> list[dict]:
     return [row.to_dict("product") for row in ordered[:count]]
 
 
-@router.get(
-    "/overview",
-    tags=["analytics"],
-    response_model=None,
-    responses=_documented(models.OverviewOut),
-    summary="The period at a glance",
-)
+@_get("/overview", models.OverviewOut, "The period at a glance")
 def overview(
     bind: EngineParam,
     filters: FiltersParam,
@@ -200,13 +181,7 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-@router.get(
-    "/compare",
-    tags=["analytics"],
-    response_model=None,
-    responses=_documented(models.ComparisonOut),
-    summary="Two products or brands",
-)
+@_get("/compare", models.ComparisonOut, "Two products or brands")
 def compare(
     a: Annotated[str, Query(min_length=1, max_length=200, description="first product SKU or brand")],
     b: Annotated[str, Query(min_length=1, max_length=200, description="second product SKU or brand")],
@@ -221,13 +196,7 @@ def compare(
         raise HTTPException(status_code=404, detail=str(error)) from None
 
 
-@router.get(
-    "/valence-over-time",
-    tags=["analytics"],
-    response_model=None,
-    responses=_documented(models.TableOut),
-    summary="Valence per hour or day",
-)
+@_get("/valence-over-time", models.TableOut, "Valence per hour or day")
 def valence_over_time(
     bind: EngineParam,
     filters: FiltersParam,
@@ -246,13 +215,7 @@ def _bin_labels(edges: tuple[float, ...]) -> list[str]:
     return [f"{lower:g}-{upper}s" for lower, upper in zip(edges, uppers, strict=False)] + [f"{edges[-1]:g}s+"]
 
 
-@router.get(
-    "/dwell-distribution",
-    tags=["analytics"],
-    response_model=None,
-    responses=_documented(models.DwellOut),
-    summary="Visits per dwell-time bin",
-)
+@_get("/dwell-distribution", models.DwellOut, "Visits per dwell-time bin")
 def dwell_distribution(
     bind: EngineParam,
     filters: FiltersParam,

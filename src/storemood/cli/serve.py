@@ -29,8 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--db",
         metavar="URL",
-        help="database URL, e.g. sqlite:///events.db or postgresql+psycopg://user@host/db "
-        "(default: the SQLite file in your data directory that `storemood run` and `demo` write)",
+        help="events database to show, as a SQLAlchemy URL such as sqlite:///events.db "
+        "(default: the SQLite file that `storemood run` and `storemood demo` write)",
     )
     parser.add_argument(
         "--host",
