@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -108,6 +110,14 @@ def test_evaluate_with_mirror_tta_averages_both_views(run_dir, fer_small, val_fa
     both = predict(model, val_faces.images) + predict(model, val_faces.images[:, :, ::-1].copy())
     assert report["tta"] is True
     assert report["accuracy"] == pytest.approx((both.argmax(axis=1) == val_faces.labels).mean())
+
+
+def test_onnx_evaluation_needs_no_torch(run_dir, fer_small):
+    blocked = "import sys; sys.modules['torch'] = None; from storemood.evaluation import evaluate_model; "
+    script = blocked + f"print(evaluate_model({str(run_dir / 'model.onnx')!r}, {str(fer_small)!r})['n'])"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(7 * 8)
 
 
 def test_training_on_soft_ferplus_votes(fer_small, tmp_path):

@@ -40,7 +40,7 @@ class Predictor(Protocol):
 
 
 class OnnxPredictor:
-    """An ONNX model run by ONNX Runtime, in batches; ``tta`` averages each face with its mirror image."""
+    """An ONNX model run by ONNX Runtime (the runtime's classifier); ``tta`` averages each face with its mirror."""
 
     def __init__(self, path: Path, tta: bool = False, threads: int = 0) -> None:
         from storemood.vision.classifier import EmotionClassifier

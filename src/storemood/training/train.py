@@ -5,9 +5,10 @@ step. The callbacks the notebooks used are here as plain code: early stopping th
 weights, reduce-LR-on-plateau (``schedule="plateau"``), checkpoint of the best model by validation
 accuracy, a per-epoch CSV log, and resuming an interrupted run from its last checkpoint.
 
-Why PyTorch and not Keras: on this project's 2-core CPU the same network trains about 1.6-2x faster in
-plain PyTorch (channels-last) than under any Keras 3 backend (figures in benchmarks/RESULTS.md), and a
-CPU training budget is the product's main constraint.
+Why PyTorch and not Keras: on this project's CPU the same network trains 1.25-2x faster in plain PyTorch
+(channels-last) than under Keras 3's PyTorch or JAX backend, and 2-6% faster than under its TensorFlow
+backend (benchmarks/bench_training_backends.py, figures in benchmarks/RESULTS.md); a CPU training budget
+is the product's main constraint.
 """
 
 from __future__ import annotations
