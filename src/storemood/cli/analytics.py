@@ -23,6 +23,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _register_prune(subparsers)
 
 
+def add_engaged_after(parser: argparse.ArgumentParser) -> None:
+    """The engagement threshold option, shared by ``report`` and ``serve`` so both count visits alike."""
+    parser.add_argument(
+        "--engaged-after",
+        type=float,
+        default=3.0,
+        metavar="SECONDS",
+        help="a visit this long or longer counts as engaged (default: %(default)g)",
+    )
+
+
 def _add_db_and_filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",
@@ -66,13 +77,7 @@ def _register_report(subparsers: argparse._SubParsersAction) -> None:
         help="table (terminal), csv, json, or html (charts embedded; needs --out or prints the page)",
     )
     parser.add_argument("--out", type=Path, metavar="PATH", help="write the report here instead of to stdout")
-    parser.add_argument(
-        "--engaged-after",
-        type=float,
-        default=3.0,
-        metavar="SECONDS",
-        help="a visit this long or longer counts as engaged (default: 3)",
-    )
+    add_engaged_after(parser)
     parser.set_defaults(handler=_report)
 
 

@@ -12,6 +12,7 @@ import errno
 import socket
 from pathlib import Path
 
+from storemood.cli.analytics import add_engaged_after
 from storemood.errors import UserError
 
 
@@ -60,13 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="longest time range one request may cover; requests that give no `since` cover this many days "
         "(default: %(default)g)",
     )
-    parser.add_argument(
-        "--engaged-after",
-        type=float,
-        default=3.0,
-        metavar="SECONDS",
-        help="a visit this long or longer counts as engaged (default: %(default)g)",
-    )
+    add_engaged_after(parser)
     parser.set_defaults(handler=_serve)
 
 
