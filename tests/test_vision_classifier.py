@@ -8,9 +8,10 @@ import pytest
 
 from conftest import FER2013, copy_fer_subset, require
 from storemood.errors import UserError
+from storemood.images import to_bgr, to_gray
 from storemood.model_metadata import ModelInfo
 from storemood.vision.classifier import EmotionClassifier
-from storemood.vision.crop import DEFAULT_MARGIN, crop_faces, crop_matrix, eye_angle, to_bgr8, to_gray
+from storemood.vision.crop import DEFAULT_MARGIN, crop_faces, crop_matrix, eye_angle
 from storemood.vision.detectors import create_detector
 from vision_fixtures import linear_model, shipped_model
 
@@ -53,7 +54,7 @@ def test_gray_conversion_of_rgba_and_16_bit(real_images):
     deep = image.astype(np.uint16) * 257
     assert np.array_equal(to_gray(rgba), gray)
     assert np.abs(to_gray(deep).astype(int) - gray).max() <= 1
-    assert to_bgr8(gray).shape == image.shape
+    assert to_bgr(gray).shape == image.shape
 
 
 def test_metadata_decides_size_classes_and_layout(tmp_path, real_images):

@@ -5,7 +5,8 @@ much as a resize; pixels outside the frame repeat the border rather than turning
 never saw in training.
 
 >>> import numpy as np
->>> from storemood.vision.faces import Faces
+>>> from storemood.images import to_gray
+from storemood.vision.faces import Faces
 >>> gray = np.zeros((100, 100), np.uint8)
 >>> faces = Faces(boxes=np.array([[30, 30, 40, 40]], np.float32), scores=np.ones(1, np.float32))
 >>> crop_faces(gray, faces, size=48).shape
@@ -22,25 +23,6 @@ from storemood.vision.faces import Faces
 #: Extra context around the detector's box, as a fraction of its side: FER2013 crops show the whole face
 #: with a little forehead and chin, a bit more than a tight detector box.
 DEFAULT_MARGIN = 0.15
-
-
-def to_bgr8(image: np.ndarray) -> np.ndarray:
-    """8-bit, 3-channel BGR from a grayscale, BGR, BGRA, 16-bit or float image (8-bit BGR is returned as is)."""
-    if image.dtype != np.uint8:
-        top = float(image.max()) if image.size else 1.0
-        image = cv2.convertScaleAbs(image, alpha=255.0 / (top if top > 0 else 1.0))
-    if image.ndim == 2:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    return image
-
-
-def to_gray(image: np.ndarray) -> np.ndarray:
-    """8-bit single-channel version of any image :func:`to_bgr8` accepts."""
-    if image.ndim == 2 and image.dtype == np.uint8:
-        return image
-    return cv2.cvtColor(to_bgr8(image), cv2.COLOR_BGR2GRAY)
 
 
 def eye_angle(landmarks: np.ndarray) -> float:

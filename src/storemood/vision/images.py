@@ -11,12 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from storemood import images
 from storemood.errors import UserError
 from storemood.vision.classifier import EmotionClassifier
-from storemood.vision.crop import to_bgr8
 from storemood.vision.detectors import Detector
 from storemood.vision.faces import Faces
 
@@ -31,10 +30,10 @@ def check_images_exist(paths: Sequence[Path]) -> None:
 def read_image(path: Path) -> np.ndarray:
     """The image at ``path`` as 8-bit BGR, or a UserError when it is missing or not an image."""
     check_images_exist([path])
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    image = images.read_image(path)
     if image is None or image.size == 0:
         raise UserError(f"cannot read {path} as an image")
-    return to_bgr8(image)
+    return images.to_bgr(image)
 
 
 @dataclass(frozen=True)
