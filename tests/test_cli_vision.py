@@ -121,6 +121,16 @@ def test_unreadable_image_is_a_user_error(model):
     assert done.stderr.count("\n") == 1
 
 
+def signal_after_progress(child: subprocess.Popen, progress: str, signum: int) -> str:
+    """Send ``signum`` once the child's progress bar matches ``progress``; its stdout once it has ended."""
+    seen = ""
+    while not re.search(progress, seen):  # the progress bar counts analysed frames
+        seen += child.stderr.read(1) or progress  # (end of output: stop waiting)
+    child.send_signal(signum)
+    out, _ = child.communicate(timeout=60)
+    return out
+
+
 @pytest.mark.slow
 def test_ctrl_c_ends_run_with_a_summary(real_videos, model):
     """SIGINT while frames are being analysed: the run stops early and still prints its JSON summary."""
@@ -134,11 +144,7 @@ def test_ctrl_c_ends_run_with_a_summary(real_videos, model):
         text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    seen = ""
-    while not re.search(r"\b[1-9]\d*/169", seen):  # the progress bar counts analysed frames
-        seen += child.stderr.read(1) or "1/169"  # (end of output: stop waiting)
-    child.send_signal(signal.SIGINT)
-    out, _ = child.communicate(timeout=60)
+    out = signal_after_progress(child, r"\b[1-9]\d*/169", signal.SIGINT)
     assert child.returncode == 0
     summary = json.loads(out)
     assert summary["interrupted"] and 0 < summary["frames"] < 169
@@ -156,6 +162,35 @@ def test_run_with_a_store_stores_visits(tmp_path, model):
     db = f"sqlite:///{tmp_path / 'events.db'}"
     done = storemood("run", str(clip.path), "--store", str(store), "--camera", "shelf", "--db", db, "--model", model)
     assert done.returncode == 0, done.stderr
+    assert stored_visits(db) >= 2
+
+
+def stored_visits(db: str) -> int:
     report = storemood("report", "--db", db, "--format", "json", "--by", "product")
-    rows = json.loads(report.stdout)["rows"]
-    assert sum(row["visits"] for row in rows) >= 2
+    return sum(row["visits"] for row in json.loads(report.stdout)["rows"])
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_run_and_still_stores_the_open_visits(tmp_path, model):
+    """``docker stop`` or ``systemctl stop`` mid-clip: the visits still open are flushed, as on Ctrl-C."""
+    import signal
+
+    from storemood.paths import PACKAGE_DIR
+    from storemood.pipeline.demo import build_store_clip
+
+    clip = build_store_clip(tmp_path / "store.avi")  # 8 s at 15 FPS; nobody has left the shelf by frame 70
+    store = tmp_path / "store.yaml"
+    store.write_text((PACKAGE_DIR / "examples" / "demo_store.yaml").read_text())
+    db = f"sqlite:///{tmp_path / 'events.db'}"
+    argv = ["run", str(clip.path), "--store", str(store), "--camera", "shelf", "--db", db, "--model", model]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "storemood", *argv, "--detector", "mtcnn", "--json"],  # slow: time to signal it
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    out = signal_after_progress(child, r"\b(7\d|8\d)/120", signal.SIGTERM)
+    assert child.returncode == 0
+    summary = json.loads(out)
+    assert summary["interrupted"] and summary["frames"] < 110
+    assert stored_visits(db) >= 1

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -96,3 +100,30 @@ def test_run_with_a_wrong_camera_is_one_line_and_status_2(capsys, tmp_path, real
     status = main(["run", video, "--store", str(EXAMPLE_STORE), "--db", f"sqlite:///{tmp_path / 'e.db'}", *extra])
     err = capsys.readouterr().err
     assert status == 2 and reason in err and err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_sigterm_to_a_whole_store_run_reaches_every_camera_and_flushes_their_visits(tmp_path):
+    """``systemctl stop`` signals only the main process: it passes SIGTERM on and each camera stores its open visits."""
+    from storemood.pipeline.demo import build_store_clip
+
+    clip = build_store_clip(tmp_path / "store.avi")  # 8 s; the first shopper stays from 0.5 s to 6 s
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    store = _store(tmp_path, {"left": clip.path, "right": clip.path})
+    command = [sys.executable, "-m", "storemood", "run", "--store", str(store), "--db", url, "--quiet"]
+    command += ["--detector", "mtcnn"]  # the slow detector: the clip takes several seconds
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while not (tmp_path / "events.db").exists() and child.poll() is None:
+        time.sleep(0.1)  # the database exists once the store has been migrated, just before workers start
+    time.sleep(3.0)  # workers load their models and start reading
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 130 and "interrupted" in err
+    engine = create_db_engine(url)
+    with engine.connect() as connection:
+        query = 'SELECT camera, MIN(start) AS first, MAX("end") AS last FROM events GROUP BY camera'
+        rows = connection.execute(sa.text(query))
+        spans = {row.camera: datetime.fromisoformat(row.last) - datetime.fromisoformat(row.first) for row in rows}
+    engine.dispose()
+    assert set(spans) == {"left", "right"}  # each camera stored the visits it had open
+    assert all(span.total_seconds() < 6 for span in spans.values())  # a full run's visits span 7.2 s

@@ -18,7 +18,7 @@ from pathlib import Path
 from storemood.config import DEMO_STORE, StoreLayout, load_store
 from storemood.errors import UserError
 from storemood.pipeline.events import EventBuilder
-from storemood.pipeline.runner import FrameResult, RunOptions
+from storemood.pipeline.runner import FrameResult, RunOptions, Terminated, sigterm_as_interrupt
 from storemood.store.events import EventStore
 from storemood.store.outbox import EventWriter, default_outbox_path
 
@@ -80,7 +80,8 @@ def run_store(store: Path, db_url: str | None, run_options: RunOptions) -> dict[
     """Run every camera of the store at once, one worker process each; returns each camera's summary.
 
     The database is created and migrated here first, so workers never race to upgrade it. Ctrl-C reaches
-    every worker (same process group); each flushes its open visits before this returns.
+    every worker (same process group); SIGTERM to this process is passed on to them; either way each
+    worker flushes its open visits before this returns.
     """
     layout = load_store(store)
     open_writer(layout, layout.cameras[0].id, db_url).close()
@@ -96,11 +97,14 @@ def run_store(store: Path, db_url: str | None, run_options: RunOptions) -> dict[
     for worker in workers:
         worker.start()
     try:
+        with sigterm_as_interrupt():
+            for worker in workers:
+                worker.join()
+    except KeyboardInterrupt as stop:
         for worker in workers:
-            worker.join()
-    except KeyboardInterrupt:
-        for worker in workers:
-            worker.join()  # they got the same Ctrl-C and are flushing their visits
+            if isinstance(stop, Terminated):
+                worker.terminate()  # SIGTERM reached only this process: pass it on, each worker flushes
+            worker.join()  # after Ctrl-C they got the same SIGINT and are flushing their visits
         raise
     return _collect(results, len(workers))
 

@@ -8,10 +8,12 @@ error, so a sink can flush open visits. New stages plug in by passing sinks, nev
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
-from contextlib import ExitStack
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -260,7 +262,7 @@ def run_source(
 ) -> RunSummary:
     """Run the pipeline on one source, handing every analysed frame to ``sinks``.
 
-    Every sink's ``close()`` is called exactly once when the run ends, normally, on Ctrl-C (which ends
+    Every sink's ``close()`` is called exactly once when the run ends, normally, on Ctrl-C or SIGTERM (which end
     the run early and still returns a summary, ``interrupted=True``) or on an error (re-raised).
     ``pipeline`` lets a caller reuse already-loaded models (a :class:`FramePipeline`).
     """
@@ -292,6 +294,32 @@ def run_source(
     )
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be, so a stopped service flushes its open visits too."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough: a second must not cut the flush short
+    raise Terminated
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within this block SIGTERM (``docker stop``, ``systemctl stop``, ``kill``) ends the run like Ctrl-C.
+
+    Only the main thread can receive signals, so elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        if signal.getsignal(signal.SIGTERM) is _raise_terminated:
+            signal.signal(signal.SIGTERM, previous)
+
+
 class FrameLoop:
     """Reads frames, analyses every ``options.every``-th one, feeds the sinks, shows progress."""
 
@@ -302,9 +330,9 @@ class FrameLoop:
         self.last: FrameResult | None = None
 
     def run(self) -> None:
-        """Until the source ends, ``max_frames`` are read, or Ctrl-C; then end the open tracks."""
+        """Until the source ends, ``max_frames`` are read, or Ctrl-C or SIGTERM; then end the open tracks."""
         try:
-            with self._progress_bar() as bar:
+            with sigterm_as_interrupt(), self._progress_bar() as bar:
                 for frame in self.video.frames():
                     self._handle(frame)
                     bar.update(1)
