@@ -14,6 +14,7 @@ import pytest
 from conftest import FER2013, copy_fer_subset, require
 from storemood.data.arrays import load_arrays
 from storemood.data.dataset import ImageSet
+from storemood.data.ferplus import blend_votes
 from storemood.data.loaders import load_eval_set, load_splits
 from storemood.emotions import FER7, FER2013_CSV_LABELS, RETAIL4
 from storemood.errors import UserError
@@ -169,6 +170,29 @@ def test_ferplus_soft_labels_are_vote_distributions_over_the_classes(fer_votes_t
     np.testing.assert_allclose(train.targets.sum(axis=1), 1.0, rtol=1e-6)
     assert (train.targets.max(axis=1) < 1).any()  # real votes disagree on some faces
     np.testing.assert_array_equal(hard["train"].labels, train.labels)
+
+
+def test_ferplus_blend_mixes_votes_into_the_own_labels(fer_votes_tree):
+    votes = fer_votes_tree / "ferplus.csv"
+    own = load_splits(fer_votes_tree)["train"]
+    blended = blend_votes(own, votes, fer_votes_tree, 0.4)
+    np.testing.assert_allclose(blended.targets.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(blended.labels, own.labels)  # the own label keeps at least 0.6 of the mass
+    changed = (blended.targets != own.targets).any(axis=1)
+    assert changed.mean() > 0.3  # real annotators disagree with FER2013's label on many faces
+    soft = load_splits(fer_votes_tree, labels=votes, soft=True)["train"]
+    by_source = dict(zip(soft.sources, soft.targets, strict=True))
+    for source, mixed, target in zip(own.sources, blended.targets, own.targets, strict=True):
+        if source in by_source:
+            np.testing.assert_allclose(mixed, 0.6 * target + 0.4 * by_source[source], atol=1e-6)
+
+
+def test_ferplus_blend_refuses_a_votes_file_that_matches_nothing(fer_votes_tree, tmp_path):
+    own = load_splits(fer_votes_tree)["train"]
+    (tmp_path / "votes").mkdir()
+    moved = shutil.copy2(fer_votes_tree / "ferplus.csv", tmp_path / "votes")  # paths now relative to nothing here
+    with pytest.raises(UserError, match="has votes for none"):
+        blend_votes(own, Path(moved), tmp_path / "elsewhere" / "data", 0.5)
 
 
 def test_ferplus_labels_from_the_shared_file_match_the_shared_folders():

@@ -128,3 +128,21 @@ def test_training_on_soft_ferplus_votes(fer_small, tmp_path):
     _, config = load_model(out / "best.pt")
     assert config.soft_labels and config.labels == str(votes)
     assert json.loads((out / "evaluation.json").read_text())["labels"] == str(votes)
+
+
+def test_training_with_ferplus_blend_in_bf16_records_both(fer_small, tmp_path):
+    votes = require(FER2013 / "ferplus.csv")
+    out = tmp_path / "blend"
+    argv = ["train", fer_small, "--ferplus", votes, "--ferplus-blend", "0.5", "--precision", "bf16"]
+    assert main([str(arg) for arg in [*argv, "--epochs", "1", "--out", out]]) == 0
+    _, config = load_model(out / "best.pt")
+    assert (config.ferplus_blend, config.ferplus, config.precision) == (0.5, str(votes), "bf16")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [(["--ferplus-blend", "1.5"], "between 0 and 1"), (["--ferplus-blend", "0.5"], "needs --ferplus")],
+)
+def test_bad_ferplus_blend_options_are_refused(fer_small, tmp_path, capsys, argv, message):
+    assert main(["train", str(fer_small), *argv, "--out", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err

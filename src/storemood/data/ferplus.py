@@ -98,12 +98,40 @@ def relabel(data: ImageSet, votes: Votes, anchors: list[str], classes: tuple[str
     return ImageSet(data.images[index], kept, classes, [data.sources[i] for i in index])
 
 
+def _anchors(labels: Path, data_root: Path) -> list[str]:
+    """Folders a votes file's paths may be relative to, most likely first."""
+    return [os.path.abspath(p) for p in (data_root.parent, data_root, labels.parent)]
+
+
+def blend_votes(data: ImageSet, labels: Path, data_root: Path, weight: float) -> ImageSet:
+    """``data`` with targets ``(1 - weight) * own + weight * FER+ votes`` over its own classes.
+
+    Why: FER2013's single labels are noisy, while ten votes say how ambiguous a face is; mixing them in
+    keeps the data's label convention (what validation measures) but softens targets where annotators
+    disagreed. Faces without votes, or whose votes fall outside the classes, keep their own target.
+    """
+    votes = read_votes(labels)
+    anchors = _anchors(labels, data_root)
+    columns = [VOTE_NAMES.index(name) for name in data.classes]
+    targets, blended = data.targets.copy(), 0
+    for i, source in enumerate(data.sources):
+        found = votes.find(source, anchors)
+        kept = None if found is None else found[columns]
+        if kept is not None and kept.sum() > 0:
+            targets[i] = (1 - weight) * targets[i] + weight * kept / kept.sum()
+            blended += 1
+    if blended == 0:
+        raise UserError(f"{labels} has votes for none of the {len(data)} training images in {data_root}")
+    log.info("FER+ votes blended into %d of %d training targets (weight %.2f)", blended, len(data), weight)
+    return ImageSet(data.images, targets, data.classes, data.sources)
+
+
 def relabel_splits(
     splits: dict[str, ImageSet], labels: Path, data_root: Path, classes: tuple[str, ...], soft: bool
 ) -> dict[str, ImageSet]:
     """Relabel every split from the votes in ``labels``; a UserError when the file matches no image."""
     votes = read_votes(labels)
-    anchors = [os.path.abspath(p) for p in (data_root.parent, data_root, labels.parent)]
+    anchors = _anchors(labels, data_root)
     relabelled = {name: relabel(split, votes, anchors, classes, soft) for name, split in splits.items()}
     total, kept = sum(map(len, splits.values())), sum(map(len, relabelled.values()))
     if kept == 0:

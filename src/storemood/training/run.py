@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from storemood.data.ferplus import blend_votes
 from storemood.data.loaders import load_splits
 from storemood.errors import UserError
 from storemood.evaluation import OnnxPredictor, evaluate_predictor
@@ -41,6 +42,8 @@ def run_training(config: TrainConfig, out: Path, resume: bool = False, int8: boo
         config.data, config.classes, config.size, config.seed, config.labels or None, config.soft_labels
     )
     log.info("data: %s", {name: len(split) for name, split in splits.items()})
+    if config.ferplus_blend > 0:
+        splits["train"] = blend_votes(splits["train"], Path(config.ferplus), Path(config.data), config.ferplus_blend)
     history = train(config, splits["train"], splits["val"], out, resume=resume)
     model, config = load_model(out / BEST)
     calibration = calibration_faces(splits["train"].images, config.seed) if int8 else None

@@ -57,6 +57,9 @@ class TrainConfig:
     data: str = ""
     labels: str = ""  # FER+ votes file the targets came from ("" : the data's own labels)
     soft_labels: bool = False  # targets are FER+ vote distributions rather than majority labels
+    ferplus: str = ""  # FER+ votes file for ferplus_blend
+    ferplus_blend: float = 0.0  # share of FER+ vote distribution mixed into the data's own training targets
+    precision: str = "fp32"  # fp32 | bf16 (mixed precision: bf16 compute, fp32 weights)
 
 
 @dataclass
@@ -68,6 +71,22 @@ class EpochResult:
     val_accuracy: float
     learning_rate: float
     seconds: float
+
+
+def fast_bf16_available() -> bool:
+    """True on CPUs with AMX or AVX512-BF16 units, where bf16 autocast trains about 3x faster than fp32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def resolve_precision(precision: str) -> str:
+    """``auto`` becomes ``bf16`` where the CPU computes it natively, else ``fp32``."""
+    if precision == "auto":
+        return "bf16" if fast_bf16_available() else "fp32"
+    return precision
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -144,7 +163,8 @@ def train_epoch(model, optimizer, scheduler, train: ImageSet, config: TrainConfi
             lam = float(mix_rng.beta(config.mixup, config.mixup))
             perm = torch.randperm(len(index), generator=generator)
             x, y = lam * x + (1 - lam) * x[perm], lam * y + (1 - lam) * y[perm]
-        logits = model(x.contiguous(memory_format=torch.channels_last))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.precision == "bf16"):
+            logits = model(x.contiguous(memory_format=torch.channels_last)).float()
         loss = soft_cross_entropy(logits, y, weights)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
