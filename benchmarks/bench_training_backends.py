@@ -1,7 +1,8 @@
 """Training speed of Keras 3's TensorFlow, JAX and PyTorch backends next to plain PyTorch, on this CPU.
 
 Why: storemood trains in plain PyTorch rather than Keras (which the notebooks it grows out of used); this
-measures whether that choice still holds, for both architectures (``seed-cnn`` and ``mood-resnet``).
+measures whether that choice still holds, for both architectures (``seed-cnn`` and ``mood-resnet``), and
+what bf16 mixed precision (``storemood train --precision bf16``) gains on CPUs with native bf16 (AMX).
 
 How: each case runs in its own subprocess (Keras picks its backend once per process, from
 ``KERAS_BACKEND``). Keras builds layer-for-layer equivalents of storemood's two networks (same filters,
@@ -19,6 +20,7 @@ TensorFlow is not a storemood dependency; point ``--tf-python`` at a throwaway v
 
     python3 -m venv /tmp/tfvenv && /tmp/tfvenv/bin/pip install tensorflow-cpu keras
     nice -n 10 .venv/bin/python benchmarks/bench_training_backends.py --tf-python /tmp/tfvenv/bin/python
+    .venv/bin/python benchmarks/bench_training_backends.py --pytorch-only   # fp32 against bf16 only
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import os
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -122,7 +125,7 @@ def time_keras(arch: str, batches: int, batch_size: int, warmup: int) -> dict:
 # --- the PyTorch peers: storemood's own code ---
 
 
-def time_pytorch_step(arch: str, batches: int, batch_size: int, warmup: int) -> dict:
+def time_pytorch_step(arch: str, batches: int, batch_size: int, warmup: int, precision: str = "fp32") -> dict:
     """Images per second of storemood's model trained step by step (AdamW, smoothed cross-entropy)."""
     import torch
 
@@ -136,14 +139,16 @@ def time_pytorch_step(arch: str, batches: int, batch_size: int, warmup: int) -> 
         if step == warmup:
             clock = Stopwatch()
         part = slice(step * batch_size, (step + 1) * batch_size)
-        loss = soft_cross_entropy(model(to_tensor(faces[part])), torch.from_numpy(targets[part] * 0.9 + 0.1 / 7), None)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            logits = model(to_tensor(faces[part])).float()
+        loss = soft_cross_entropy(logits, torch.from_numpy(targets[part] * 0.9 + 0.1 / 7), None)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
     return clock.rates(batches * batch_size)
 
 
-def time_pytorch_loop(arch: str, batches: int, batch_size: int, warmup: int) -> dict:
+def time_pytorch_loop(arch: str, batches: int, batch_size: int, warmup: int, precision: str = "fp32") -> dict:
     """Images per second of storemood's whole ``train_epoch`` (augmentation, schedule, metrics included)."""
     import torch
     from tqdm import tqdm
@@ -153,7 +158,7 @@ def time_pytorch_loop(arch: str, batches: int, batch_size: int, warmup: int) -> 
     from storemood.training.models import build_model
     from storemood.training.train import TrainConfig, make_optimizer, train_epoch
 
-    config = TrainConfig(arch=arch, classes=FER7, batch_size=batch_size, epochs=2)
+    config = TrainConfig(arch=arch, classes=FER7, batch_size=batch_size, epochs=2, precision=precision)
     faces, targets = faces_and_targets(batches * batch_size)
     data = ImageSet(faces, targets, FER7, [""] * len(faces))
     model = build_model(arch, CLASSES).to(memory_format=torch.channels_last)
@@ -166,7 +171,13 @@ def time_pytorch_loop(arch: str, batches: int, batch_size: int, warmup: int) -> 
     return clock.rates(len(data))
 
 
-WORKERS = {"keras": time_keras, "pytorch-step": time_pytorch_step, "pytorch-loop": time_pytorch_loop}
+WORKERS = {
+    "keras": time_keras,
+    "pytorch-step": time_pytorch_step,
+    "pytorch-loop": time_pytorch_loop,
+    "pytorch-step-bf16": partial(time_pytorch_step, precision="bf16"),
+    "pytorch-loop-bf16": partial(time_pytorch_loop, precision="bf16"),
+}
 
 
 # --- the orchestrating process ---
@@ -195,7 +206,7 @@ def run_case(python: str, worker: str, backend: str | None, arch: str, cores: in
     command = [python, __file__, "--worker", worker, "--arch", arch, "--cores", str(cores)]
     command += ["--batches", str(args.batches), "--batch-size", str(args.batch_size), "--warmup", str(args.warmup)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    name = f"Keras 3 + {backend}" if worker == "keras" else f"plain PyTorch ({worker.split('-')[1]})"
+    name = f"Keras 3 + {backend}" if worker == "keras" else f"plain PyTorch ({worker.split('-', 1)[1]})"
     case = {"framework": name, "arch": arch, "cores": cores}
     if done.returncode != 0:
         return {**case, "error": done.stderr.strip().splitlines()[-1:]}
@@ -204,7 +215,13 @@ def run_case(python: str, worker: str, backend: str | None, arch: str, cores: in
 
 def cases(args: argparse.Namespace) -> list[tuple[str, str, str | None]]:
     """(python, worker, backend) for every case that can run here."""
+    from storemood.training.train import fast_bf16_available  # not at the top: the TensorFlow venv lacks storemood
+
     found = [(sys.executable, "pytorch-step", None), (sys.executable, "pytorch-loop", None)]
+    if fast_bf16_available():
+        found += [(sys.executable, "pytorch-step-bf16", None), (sys.executable, "pytorch-loop-bf16", None)]
+    if args.pytorch_only:
+        return found
     found += [(sys.executable, "keras", "torch"), (sys.executable, "keras", "jax")]
     if args.tf_python and Path(args.tf_python).exists():
         found.append((args.tf_python, "keras", "tensorflow"))
@@ -260,6 +277,7 @@ def main() -> None:
         "--cores", type=int, action="append", help="CPU cores (and threads) each case may use (default: 1, then 2)"
     )
     parser.add_argument("--tf-python", help="python of a virtualenv with tensorflow-cpu and keras")
+    parser.add_argument("--pytorch-only", action="store_true", help="time storemood's own training only (fp32, bf16)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     args = parser.parse_args()
