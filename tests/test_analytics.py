@@ -8,7 +8,8 @@ import statistics
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -88,6 +89,36 @@ def test_aggregates_match_figures_computed_in_python(sqlite_store, by):
         assert row.shares == pytest.approx(truth["shares"])
         assert row.valence == pytest.approx(truth["valence"])
         assert row.probabilities["happy"] == pytest.approx(truth["p_happy"], abs=1e-6)
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Kolkata"])
+@pytest.mark.parametrize("bucket", ["hour", "day"])
+def test_buckets_in_a_local_time_zone_match_python(sqlite_store, zone, bucket):
+    rows = queries.aggregate(sqlite_store.engine, bucket, Filters(timezone=zone))
+    local = Counter(event.start.astimezone(ZoneInfo(zone)).strftime(BUCKETS[bucket]) for event in EVENTS)
+    assert {row.key: row.visits for row in rows} == local
+
+
+BUCKETS = {"hour": "%Y-%m-%dT%H:00", "day": "%Y-%m-%d"}
+
+
+def test_the_hour_repeated_when_clocks_go_back_is_one_local_bucket():
+    store = EventStore("sqlite://")
+    first = datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # 01:30 EDT; an hour later it is 01:30 EST
+    store.add(
+        dataclasses.replace(EVENTS[0], id=str(uuid.uuid4()), start=start, end=start + timedelta(seconds=4))
+        for start in (first, first + timedelta(hours=1))
+    )
+    new_york = queries.aggregate(store.engine, "hour", Filters(timezone="America/New_York"))
+    assert [(row.key, row.visits) for row in new_york] == [("2026-11-01T01:00", 2)]
+    utc = queries.aggregate(store.engine, "hour")
+    assert [row.key for row in utc] == ["2026-11-01T05:00Z", "2026-11-01T06:00Z"]
+    store.close()
+
+
+def test_an_unknown_time_zone_is_a_user_error():
+    with pytest.raises(UserError, match="unknown time zone 'Mars/Olympus'"):
+        Filters(timezone="Mars/Olympus")
 
 
 def test_median_of_even_and_odd_groups():
@@ -177,10 +208,11 @@ def test_postgresql_gives_the_same_answers_as_sqlite(sqlite_store, pg_store, by)
 
 
 @pytest.mark.postgres
-def test_postgresql_time_series_and_histograms_match_sqlite(sqlite_store, pg_store):
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York"])
+def test_postgresql_time_series_and_histograms_match_sqlite(sqlite_store, pg_store, zone):
     for bucket in ("hour", "day"):
-        on_sqlite = queries.valence_over_time(sqlite_store.engine, bucket)
-        on_postgres = queries.valence_over_time(pg_store.engine, bucket)
+        on_sqlite = queries.valence_over_time(sqlite_store.engine, bucket, filters=Filters(timezone=zone))
+        on_postgres = queries.valence_over_time(pg_store.engine, bucket, filters=Filters(timezone=zone))
         assert [(p.time, p.key, p.visits) for p in on_postgres] == [(p.time, p.key, p.visits) for p in on_sqlite]
         assert [p.valence for p in on_postgres] == pytest.approx([p.valence for p in on_sqlite])
     assert queries.dwell_distribution(pg_store.engine, "zone") == queries.dwell_distribution(

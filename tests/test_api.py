@@ -12,6 +12,7 @@ import re
 import statistics
 from collections import Counter
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -129,6 +130,19 @@ def test_valence_over_time_and_dwell_histogram_account_for_every_visit(client):
     assert sum(row["bins"]["0-2s"] for row in histogram["rows"]) == short
 
 
+def test_hours_are_read_in_the_time_zone_asked_for(client):
+    points = get(
+        client, "/api/valence-over-time", bucket="hour", series="store", tz="Asia/Kolkata", limit=MAX_PAGE_SIZE
+    )
+    points = points["rows"]
+    kolkata = ZoneInfo("Asia/Kolkata")
+    expected = Counter(event.start.astimezone(kolkata).strftime("%Y-%m-%dT%H:00") for event in EVENTS)
+    visits: Counter[str] = Counter()
+    for point in points:
+        visits[point["time"]] += point["visits"]
+    assert visits == expected
+
+
 def test_pages_join_up_to_the_whole_table(client):
     whole = get(client, "/api/valence-over-time", limit=MAX_PAGE_SIZE)["rows"]
     pages = [get(client, "/api/valence-over-time", offset=offset, limit=7) for offset in range(0, len(whole), 7)]
@@ -176,6 +190,7 @@ def test_csv_has_the_json_rows(client):
         ("/api/products", {"since": "2020-01-01", "until": "2026-11-02"}, "since"),
         ("/api/products", {"store": "x" * 201}, "store"),
         ("/api/valence-over-time", {"bucket": "minute"}, "bucket"),
+        ("/api/valence-over-time", {"tz": "Mars/Olympus"}, "tz"),
         ("/api/compare", {"a": "SKU-1"}, "b"),
         ("/api/overview", {"top": 100}, "top"),
     ],

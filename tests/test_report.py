@@ -8,6 +8,8 @@ import io
 import json
 import re
 import socket
+from collections import Counter
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -66,6 +68,14 @@ def test_html_report_stands_alone_with_its_charts(capsys, db_url, tmp_path):
     assert all(event.zone in page for event in EVENTS)
 
 
+def test_days_in_a_local_time_zone(capsys, db_url):
+    argv = ["report", "--db", db_url, "--by", "day", "--format", "json", "--timezone", "Pacific/Auckland"]
+    status, out, _ = _run(capsys, *argv)
+    auckland = ZoneInfo("Pacific/Auckland")
+    expected = Counter(event.start.astimezone(auckland).strftime("%Y-%m-%d") for event in EVENTS)
+    assert status == 0 and {row["day"]: row["visits"] for row in json.loads(out)["rows"]} == expected
+
+
 def test_terminal_table_and_filters(capsys, db_url):
     status, out, _ = _run(capsys, "report", "--db", db_url, "--by", "day", "--brand", "Acme", "--format", "table")
     days = sorted({event.start.strftime("%Y-%m-%d") for event in EVENTS if event.brand == "Acme"})
@@ -97,6 +107,7 @@ def _closed_port() -> int:
         (["report", "--db", "postgresql+psycopg://postgres@127.0.0.1:{port}/test"], "cannot reach database"),
         (["report", "--db", "sqlite:///{tmp}/empty.db", "--since", "2026-11-02", "--until", "2026-11-01"], "--since"),
         (["compare", "SKU-1", "SKU-404", "--db", "sqlite:///{tmp}/empty.db"], "no visits for product 'SKU-1'"),
+        (["report", "--db", "sqlite:///{tmp}/empty.db", "--timezone", "Paris"], "unknown time zone 'Paris'"),
     ],
 )
 def test_bad_input_is_one_line_and_status_2(capsys, tmp_path, argv, reason):

@@ -6,8 +6,9 @@ plain typed rows.
 
 Portability notes: the median dwell is computed with window functions (``ROW_NUMBER`` and ``COUNT``
 over the group, then the mean of the one or two middle rows), because SQLite has no
-``percentile_cont``; hour and day buckets compile to ``strftime`` on SQLite and ``to_char`` on
-PostgreSQL and are UTC on both.
+``percentile_cont``; hour and day buckets are read in ``Filters.timezone`` (UTC by default): they compile
+to ``to_char(... AT TIME ZONE ...)`` on PostgreSQL, and on SQLite to ``strftime`` for UTC or to the
+``storemood_local_bucket`` function that :mod:`storemood.store.database` registers on every connection.
 
 >>> from storemood.store.database import open_database
 >>> aggregate(open_database("sqlite://"), "product")
@@ -29,6 +30,7 @@ from sqlalchemy.sql.expression import ColumnElement
 from storemood.emotions import FER7, NEGATIVE, POSITIVE
 from storemood.errors import UserError
 from storemood.store.schema import EMOTION_COLUMNS, events, stores
+from storemood.store.timezones import BUCKET_FORMATS, check_timezone
 
 Dimension = Literal["product", "brand", "zone", "camera", "store", "hour", "day"]
 DIMENSIONS: tuple[str, ...] = get_args(Dimension)
@@ -51,6 +53,10 @@ class Filters:
     brands: tuple[str, ...] = ()
     since: datetime | None = None  # inclusive
     until: datetime | None = None  # exclusive
+    timezone: str = "UTC"  # IANA zone (e.g. Europe/Paris) in which hour and day buckets are read
+
+    def __post_init__(self) -> None:
+        check_timezone(self.timezone)
 
     def narrowed(self, by: str, values: tuple[str, ...]) -> Filters:
         """These filters, further restricted to ``values`` of ``by`` (store, camera, zone, product, brand)."""
@@ -153,35 +159,43 @@ class Comparison:
 
 
 class _TimeBucket(ColumnElement):
-    """The UTC hour (``2026-11-22T10:00Z``) or day (``2026-11-22``) of a timestamp, as text."""
+    """The hour (``2026-11-22T10:00``, with ``Z`` in UTC) or day (``2026-11-22``) of a timestamp in a time
+    zone, as text. Local hours carry no offset: the hour repeated when clocks go back is one bucket."""
 
     inherit_cache = True
     type = sa.String()
 
-    def __init__(self, column: ColumnElement, unit: str) -> None:
+    def __init__(self, column: ColumnElement, unit: str, timezone: str) -> None:
         self.column = column
         self.unit = unit
+        self.timezone = timezone
 
 
-_SQLITE_FORMATS = {"hour": "%Y-%m-%dT%H:00Z", "day": "%Y-%m-%d"}
-_POSTGRES_FORMATS = {"hour": 'YYYY-MM-DD"T"HH24:00"Z"', "day": "YYYY-MM-DD"}
+_POSTGRES_FORMATS = {"hour": 'YYYY-MM-DD"T"HH24:00', "day": "YYYY-MM-DD"}
 
 
 @compiles(_TimeBucket, "sqlite")
 def _bucket_sqlite(element: _TimeBucket, compiler, **kw) -> str:
-    return f"strftime('{_SQLITE_FORMATS[element.unit]}', {compiler.process(element.column, **kw)})"
+    column = compiler.process(element.column, **kw)
+    if element.timezone == "UTC":
+        utc_format = BUCKET_FORMATS[element.unit] + ("Z" if element.unit == "hour" else "")
+        return f"strftime('{utc_format}', {column})"
+    zone = compiler.process(sa.literal(element.timezone), **kw)
+    return f"storemood_local_bucket({column}, {zone}, '{element.unit}')"
 
 
 @compiles(_TimeBucket, "postgresql")
 def _bucket_postgresql(element: _TimeBucket, compiler, **kw) -> str:
     column = compiler.process(element.column, **kw)
-    return f"to_char({column} AT TIME ZONE 'UTC', '{_POSTGRES_FORMATS[element.unit]}')"
+    zone = compiler.process(sa.literal(element.timezone), **kw)
+    suffix = '"Z"' if element.unit == "hour" and element.timezone == "UTC" else ""
+    return f"to_char({column} AT TIME ZONE {zone}, '{_POSTGRES_FORMATS[element.unit]}{suffix}')"
 
 
-def _dimension(name: str) -> ColumnElement:
+def _dimension(name: str, timezone: str = "UTC") -> ColumnElement:
     if name not in DIMENSIONS:
         raise UserError(f"cannot group by {name!r}; choose one of {', '.join(DIMENSIONS)}")
-    column = _TimeBucket(events.c.start, name) if name in ("hour", "day") else events.c[name]
+    column = _TimeBucket(events.c.start, name, timezone) if name in ("hour", "day") else events.c[name]
     return column.label(_key(name))
 
 
@@ -206,7 +220,7 @@ def _grouped_figures(
     bind: Bind, dimensions: list[str], filters: Filters | None, engagement_dwell_s: float
 ) -> list[sa.Row]:
     """One row per group: the group keys, then every figure :class:`AggregateRow` needs."""
-    keys = [_dimension(name) for name in dimensions]
+    keys = [_dimension(name, (filters or Filters()).timezone) for name in dimensions]
     ranked = (
         sa.select(
             *keys,
@@ -320,7 +334,7 @@ def dwell_distribution(
     bind: Bind, by: Dimension = "product", edges: tuple[float, ...] = DWELL_EDGES, filters: Filters | None = None
 ) -> dict[str, list[int]]:
     """Visits per dwell bin for each group: bin ``i`` holds dwell in ``[edges[i], edges[i+1])``."""
-    key = _dimension(by)
+    key = _dimension(by, (filters or Filters()).timezone)
     bin_index = sa.case(
         *((events.c.dwell_s < upper, index) for index, upper in enumerate(edges[1:])), else_=len(edges) - 1
     ).label("bin")

@@ -12,12 +12,13 @@ import html
 import io
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from storemood.analytics import queries
 from storemood.analytics.queries import AggregateRow, Bind, Dimension, Filters
 from storemood.emotions import FER7
 from storemood.errors import UserError
+from storemood.store.timezones import check_timezone
 
 FORMATS: tuple[str, ...] = ("table", "csv", "json", "html")
 #: At most this many series in the valence-over-time chart (the groups with most visits).
@@ -163,22 +164,23 @@ def _page(report: Report, charts: dict[str, bytes], first: datetime | None, last
         f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
         for title, png in charts.items()
     )
-    period = f"{_when(first)} – {_when(last)}"
+    zone = check_timezone(report.filters.timezone)
+    period = f"{_when(first, zone)} – {_when(last, zone)} ({report.filters.timezone})"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>storemood report per {html.escape(report.by)}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:70em}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:right}}td:first-child,td:nth-child(2){{text-align:left}}
 img{{max-width:100%}}</style></head><body>
 <h1>Shopper reactions per {html.escape(report.by)}</h1>
-<p>Visits from {html.escape(period)} (UTC). A visit is one shopper's stay in front of one product;
+<p>Visits from {html.escape(period)}. A visit is one shopper's stay in front of one product;
 valence is the share of visits whose dominant expression was positive (happy, surprise) minus the share
 negative (angry, disgust, fear, sad); engaged visits lasted at least {report.engagement_dwell_s:g} s.
-Generated {_when(datetime.now(UTC))}.</p>
+Generated {_when(datetime.now(UTC), zone)}.</p>
 <table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
 {images}
 </body></html>
 """
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else "?"
+def _when(moment: datetime | None, zone: tzinfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else "?"

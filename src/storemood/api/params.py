@@ -15,6 +15,8 @@ from fastapi import Query, Request
 from fastapi.exceptions import RequestValidationError
 
 from storemood.analytics.queries import Filters
+from storemood.errors import UserError
+from storemood.store.timezones import check_timezone
 
 #: Rows per page when the client does not say, and the most it may ask for.
 DEFAULT_PAGE_SIZE = 100
@@ -64,6 +66,13 @@ def event_filters(
     zone: FilterValues = None,
     product: FilterValues = None,
     brand: FilterValues = None,
+    tz: Annotated[
+        str,
+        Query(
+            max_length=64,
+            description="IANA time zone in which hour and day buckets are read, e.g. Europe/Paris (default UTC)",
+        ),
+    ] = "UTC",
 ) -> Filters:
     """The events a request asks about; the time range may span at most the server's ``max_range_days``."""
     max_days = request.app.state.settings.max_range_days
@@ -75,7 +84,12 @@ def event_filters(
         raise invalid("until", "must be later than since")
     if end - since > timedelta(days=max_days):
         raise invalid("since", f"the time range may span at most {max_days:g} days")
+    try:
+        check_timezone(tz)
+    except UserError as error:
+        raise invalid("tz", str(error)) from None
     return Filters(
+        timezone=tz,
         stores=_values("store", store),
         cameras=_values("camera", camera),
         zones=_values("zone", zone),

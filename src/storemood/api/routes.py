@@ -201,7 +201,7 @@ def valence_over_time(
     bind: EngineParam,
     filters: FiltersParam,
     chosen: PageParam,
-    bucket: Annotated[Literal["hour", "day"], Query(description="time bucket (UTC)")] = "day",
+    bucket: Annotated[Literal["hour", "day"], Query(description="time bucket, in the time zone `tz`")] = "day",
     series: Annotated[Series, Query(description="one line per this")] = "product",
 ) -> dict | Response:
     """Rows `{"time", <series>, "visits", "valence"}`, sorted by time then series."""

@@ -49,6 +49,12 @@ def _add_db_and_filters(parser: argparse.ArgumentParser) -> None:
         "(ISO date or time, e.g. 2026-11-01 or 2026-11-01T09:00; UTC unless an offset is given)",
     )
     parser.add_argument("--until", metavar="T", type=_utc_time, help="only visits starting before T (same format)")
+    parser.add_argument(
+        "--timezone",
+        default="UTC",
+        metavar="ZONE",
+        help="IANA time zone for --by hour/day and the valence-over-time plot, e.g. Europe/Paris (default: UTC)",
+    )
     for name in ("store", "camera", "zone", "product", "brand"):
         parser.add_argument(
             f"--{name}",
@@ -123,7 +129,7 @@ def _filters(args: argparse.Namespace):
     if args.since and args.until and args.since >= args.until:
         raise UserError("--since must be earlier than --until")
     lists = {name: tuple(getattr(args, name)) for name in ("stores", "cameras", "zones", "products", "brands")}
-    return Filters(**lists, since=args.since, until=args.until)
+    return Filters(**lists, since=args.since, until=args.until, timezone=args.timezone)
 
 
 def _existing_store(url: str | None):

@@ -20,6 +20,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from storemood.errors import UserError
 from storemood.paths import default_db_url
+from storemood.store.timezones import register_sqlite_functions
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ def _sqlite_engine(parsed: sa.URL) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        register_sqlite_functions(dbapi_connection)
 
     return engine
 

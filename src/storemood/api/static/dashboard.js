@@ -47,15 +47,19 @@ async function api(path, params = new URLSearchParams()) {
   return response.headers.get("content-type").startsWith("text/csv") ? response.blob() : response.json();
 }
 
-// The filters as query parameters; dates are whole UTC days, "To" included.
+// The viewer's own time zone: dates, hours and days on the dashboard are local, as a store manager reads them.
+const TIME_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+const localTime = new Intl.DateTimeFormat("sv-SE", { dateStyle: "short", timeStyle: "short" }); // 2026-11-22 10:00
+
+// The filters as query parameters; dates are whole local days, "To" included.
 function filterParams({ withCamera = true } = {}) {
-  const params = new URLSearchParams();
+  const params = new URLSearchParams({ tz: TIME_ZONE });
   if ($("store").value) params.append("store", $("store").value);
   if (withCamera && $("camera").value) params.append("camera", $("camera").value);
-  if ($("since").value) params.set("since", `${$("since").value}T00:00:00Z`);
+  if ($("since").value) params.set("since", new Date(`${$("since").value}T00:00:00`).toISOString());
   if ($("until").value) {
-    const end = new Date(`${$("until").value}T00:00:00Z`);
-    end.setUTCDate(end.getUTCDate() + 1);
+    const end = new Date(`${$("until").value}T00:00:00`);
+    end.setDate(end.getDate() + 1);
     params.set("until", end.toISOString());
   }
   return params;
@@ -122,7 +126,7 @@ function renderOverview(overview) {
   $("valence").textContent = summary ? signed(summary.valence) : "–";
   $("engagement").textContent = summary ? `${Math.round(summary.engagement * 100)}%` : "–";
   const { first_visit: first, last_visit: last } = overview.period;
-  $("period").textContent = first ? `${first.slice(0, 16).replace("T", " ")} – ${last.slice(0, 16).replace("T", " ")} UTC` : "";
+  $("period").textContent = first ? `${localTime.format(new Date(first))} – ${localTime.format(new Date(last))} (${TIME_ZONE})` : "";
   draw("chart-overall", {
     type: "bar",
     data: {
@@ -160,7 +164,7 @@ function renderShares(rows) {
 
 function renderValence(points, keys, bucket) {
   const times = [...new Set(points.map((point) => point.time))].sort();
-  $("bucket").textContent = `(per ${bucket}, UTC)`;
+  $("bucket").textContent = `(per ${bucket}, ${TIME_ZONE})`;
   draw("chart-valence", {
     type: "line",
     data: {

@@ -1,0 +1,45 @@
+"""Hour and day buckets in a store's local time, for databases that cannot convert time zones themselves.
+
+PostgreSQL converts with ``AT TIME ZONE``; SQLite cannot, so :func:`register_sqlite_functions` gives every
+SQLite connection ``storemood_local_bucket(start, zone, unit)``, which converts in Python with the IANA
+database (``zoneinfo``, daylight-saving rules included). Results are cached per minute of input, so a
+million events cost a few thousand conversions, not a million.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from storemood.errors import UserError
+
+#: strftime formats of the two time buckets (``Z`` is appended to UTC hours).
+BUCKET_FORMATS = {"hour": "%Y-%m-%dT%H:00", "day": "%Y-%m-%d"}
+
+
+@lru_cache(maxsize=256)
+def check_timezone(name: str) -> ZoneInfo:
+    """The zone called ``name``, or a UserError that says how zones are named."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UserError(
+            f"unknown time zone {name!r}; use an IANA name such as UTC, Europe/Paris or America/New_York"
+        ) from None
+
+
+@lru_cache(maxsize=65_536)
+def _local_bucket(minute: str, zone: str, unit: str) -> str:
+    moment = datetime.fromisoformat(minute).replace(tzinfo=UTC).astimezone(check_timezone(zone))
+    return moment.strftime(BUCKET_FORMATS[unit])
+
+
+def local_bucket(stored: str | None, zone: str, unit: str) -> str | None:
+    """The local hour or day of a UTC time as SQLite stores it (``2026-11-22 09:30:00.000000``)."""
+    return None if stored is None else _local_bucket(stored[:16], zone, unit)
+
+
+def register_sqlite_functions(dbapi_connection) -> None:
+    """Give a new SQLite connection ``storemood_local_bucket``."""
+    dbapi_connection.create_function("storemood_local_bucket", 3, local_bucket, deterministic=True)
