@@ -156,8 +156,8 @@ def browser():
         chromium.close()
 
 
-def open_dashboard(browser, base: str, viewport=(1280, 900)):
-    page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+def open_dashboard(browser, base: str, viewport=(1280, 900), timezone: str = "UTC"):
+    page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]}, timezone_id=timezone)
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(str(error)))
     page.on("requestfailed", lambda request: problems.append(f"{request.url} failed"))
@@ -254,6 +254,19 @@ def test_brands_and_comparison_follow_the_api(browser, server):
     assert page.inner_text("#compare-table tbody tr:nth-child(3) td:nth-child(4)") == (
         f"{comparison['valence_difference']:+.2f}"
     )
+    assert not problems
+
+
+def test_hours_are_shown_in_the_browsers_time_zone(browser, server):
+    page, problems = open_dashboard(browser, server, timezone="America/New_York")
+    wait_for_refresh(page)
+    assert page.inner_text("#bucket").endswith("America/New_York)")
+    labels = chart_data(page, "chart-valence")["labels"]
+    bucket = "hour" if "T" in labels[0] else "day"
+    local = api(server, "/api/valence-over-time", bucket=bucket, tz="America/New_York", series="store", limit=1000)
+    utc = api(server, "/api/valence-over-time", bucket=bucket, series="store", limit=1000)
+    assert set(labels) <= {row["time"] for row in local["rows"]}
+    assert bucket == "day" or not set(labels) & {row["time"] for row in utc["rows"]}
     assert not problems
 
 
