@@ -87,7 +87,7 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
         "--precision",
         choices=["auto", "bf16", "fp32"],
         default="auto",
-        help="training arithmetic: bf16 mixed precision (about 3x faster on CPUs with AMX), fp32, or auto "
+        help="training arithmetic: bf16 mixed precision (about 2.6x faster on CPUs with AMX), fp32, or auto "
         "(bf16 where the CPU has native bf16, default)",
     )
     parser.add_argument("--arch", default="mood-resnet", help="architecture: mood-resnet (default) or seed-cnn")
