@@ -146,3 +146,18 @@ def test_training_with_ferplus_blend_in_bf16_records_both(fer_small, tmp_path):
 def test_bad_ferplus_blend_options_are_refused(fer_small, tmp_path, capsys, argv, message):
     assert main(["train", str(fer_small), *argv, "--out", str(tmp_path)]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--ferplus", "missing.csv", "--ferplus-blend", "0.5"], "--ferplus: missing.csv does not exist"),
+        (["--labels", "missing.csv"], "--labels: missing.csv does not exist"),
+        (["--arch", "resnet-9000"], "unknown architecture 'resnet-9000'"),
+    ],
+)
+def test_bad_training_options_are_refused_before_the_data_is_read(tmp_path, capsys, argv, message):
+    # DATA does not exist either: the option's own error coming first shows the check runs up front.
+    assert main(["train", str(tmp_path / "no-such-data"), *argv, "--out", str(tmp_path / "run")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

@@ -90,7 +90,11 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
         help="training arithmetic: bf16 mixed precision (about 2.6x faster on CPUs with AMX), fp32, or auto "
         "(bf16 where the CPU has native bf16, default)",
     )
-    parser.add_argument("--arch", default="mood-resnet", help="architecture: mood-resnet (default) or seed-cnn")
+    parser.add_argument(
+        "--arch",
+        default="mood-resnet",
+        help="architecture: mood-resnet (default), mood-ensemble (two narrower mood-resnets averaged) or seed-cnn",
+    )
     parser.add_argument("--epochs", type=int, default=40, help="maximum epochs (default 40)")
     parser.add_argument("--batch-size", type=int, default=128, help="images per step (default 128)")
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 2e-3)")
@@ -112,6 +116,7 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
 def _train(args: argparse.Namespace) -> int:
     from storemood.emotions import resolve_classes
     from storemood.errors import UserError
+    from storemood.training.models import ARCHITECTURES
     from storemood.training.run import run_training
     from storemood.training.train import TrainConfig, resolve_precision
 
@@ -121,6 +126,12 @@ def _train(args: argparse.Namespace) -> int:
         raise UserError(f"--ferplus-blend is a share between 0 and 1, not {args.ferplus_blend}")
     if args.ferplus_blend and not args.ferplus:
         raise UserError("--ferplus-blend needs --ferplus (a FER+ votes file)")
+    # Checked before the training images are read (half a minute for FER2013), not after.
+    if args.arch not in ARCHITECTURES:
+        raise UserError(f"unknown architecture {args.arch!r}; choose one of {', '.join(ARCHITECTURES)}")
+    for option, path in (("--labels", args.labels), ("--ferplus", args.ferplus)):
+        if path is not None and not path.exists():
+            raise UserError(f"{option}: {path} does not exist")
     config = TrainConfig(
         arch=args.arch,
         classes=resolve_classes(args.classes),

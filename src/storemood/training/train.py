@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from storemood.data.dataset import ImageSet
 from storemood.training.augment import AugmentConfig, augment
-from storemood.training.models import build_model
+from storemood.training.models import build_model, member_count, member_logits
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,12 @@ def validate(model: torch.nn.Module, val: ImageSet) -> tuple[float, float]:
 
 
 def train_epoch(model, optimizer, scheduler, train: ImageSet, config: TrainConfig, epoch: int, weights, bar):
-    """One pass over the shuffled, freshly augmented training set; returns mean loss and accuracy."""
+    """One pass over the shuffled, freshly augmented training set; returns mean loss and accuracy.
+
+    Each member of an ensemble sees its own augmented view of the batch and has its own loss (the mean
+    of the members' losses is minimised), so the members stay independent and their errors differ.
+    """
+    members = member_count(model)
     generator = torch.Generator().manual_seed(config.seed * 1000 + epoch)
     mix_rng = np.random.default_rng([config.seed, epoch])
     order = torch.randperm(len(train), generator=generator).numpy()
@@ -155,24 +160,27 @@ def train_epoch(model, optimizer, scheduler, train: ImageSet, config: TrainConfi
     total_loss = total_correct = seen = 0.0
     for start in range(0, len(order), config.batch_size):
         index = np.sort(order[start : start + config.batch_size])
-        x = augment(to_tensor(train.images[index]), config.augment, generator)
+        batch = to_tensor(train.images[index])
+        views = [augment(batch, config.augment, generator) for _ in range(members)]
         y = torch.from_numpy(train.targets[index])
         hard = y.argmax(dim=1)
         y = y * (1 - config.label_smoothing) + config.label_smoothing / y.shape[1]
         if config.mixup > 0:
             lam = float(mix_rng.beta(config.mixup, config.mixup))
             perm = torch.randperm(len(index), generator=generator)
-            x, y = lam * x + (1 - lam) * x[perm], lam * y + (1 - lam) * y[perm]
+            views, y = [lam * x + (1 - lam) * x[perm] for x in views], lam * y + (1 - lam) * y[perm]
+        views = [x.contiguous(memory_format=torch.channels_last) for x in views]
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.precision == "bf16"):
-            logits = model(x.contiguous(memory_format=torch.channels_last)).float()
-        loss = soft_cross_entropy(logits, y, weights)
+            logits = [out.float() for out in member_logits(model, views)]
+        loss = sum(soft_cross_entropy(out, y, weights) for out in logits) / members
+        predicted = torch.stack([F.softmax(out, dim=1) for out in logits]).mean(dim=0).argmax(dim=1)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         if config.schedule != "plateau":
             scheduler.step()
         total_loss += loss.item() * len(index)
-        total_correct += float((logits.argmax(dim=1) == hard).sum())
+        total_correct += float((predicted == hard).sum())
         seen += len(index)
         bar.update(len(index))
         bar.set_postfix(loss=f"{total_loss / seen:.3f}", acc=f"{total_correct / seen:.3f}")
