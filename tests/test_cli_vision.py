@@ -54,6 +54,19 @@ def test_detect_json_shape_for_every_image_kind(tmp_path, real_images, model, ca
             assert face["emotion"] == max(face["probabilities"], key=face["probabilities"].get)
 
 
+def test_detect_mirrors_by_default_and_no_mirror_turns_it_off(real_images, model, capsys):
+    path = str(real_images / "multi_face.jpg")
+    readings = {}
+    for flag in ("--mirror", "--no-mirror", None):
+        assert main(["detect", path, "--model", model, "--json", *([flag] if flag else [])]) == 0
+        readings[flag] = [face["probabilities"] for face in json.loads(capsys.readouterr().out)[0]["faces"]]
+    assert readings[None] == readings["--mirror"]
+    differ = [
+        abs(m[c] - p[c]) for m, p in zip(readings["--mirror"], readings["--no-mirror"], strict=True) for c in FER7
+    ]
+    assert max(differ) > 1e-3
+
+
 def test_detect_annotate_and_text_output(tmp_path, real_images, model, capsys):
     out = tmp_path / "drawn.png"
     assert main(["detect", str(real_images / "single_face.jpg"), "--model", model, "--annotate", str(out)]) == 0
