@@ -31,7 +31,8 @@ def run_cli(capsys, *argv) -> tuple[int, str]:
 def run_dir(fer_small, tmp_path_factory) -> Path:
     """Two epochs of mood-resnet on 140 real faces, validated on 56 others."""
     out = tmp_path_factory.mktemp("run")
-    assert main(["train", str(fer_small), "--epochs", "2", "--batch-size", "32", "--out", str(out)]) == 0
+    argv = ["train", str(fer_small), "--arch", "mood-resnet", "--epochs", "2", "--batch-size", "32"]
+    assert main([*argv, "--out", str(out)]) == 0
     return out
 
 

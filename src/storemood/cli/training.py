@@ -92,8 +92,9 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--arch",
-        default="mood-resnet",
-        help="architecture: mood-resnet (default), mood-ensemble (two narrower mood-resnets averaged) or seed-cnn",
+        default="mood-ensemble",
+        help="architecture: mood-ensemble (two narrow mood-resnets trained side by side and averaged: the "
+        "shipped model's, default), mood-resnet (one full-width network) or seed-cnn (the notebooks' VGG-style CNN)",
     )
     parser.add_argument("--epochs", type=int, default=40, help="maximum epochs (default 40)")
     parser.add_argument("--batch-size", type=int, default=128, help="images per step (default 128)")

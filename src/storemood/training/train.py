@@ -39,7 +39,7 @@ BEST, LAST, LOG = "best.pt", "last.pt", "log.csv"
 class TrainConfig:
     """Everything that decides a training run's result; saved in every checkpoint."""
 
-    arch: str = "mood-resnet"
+    arch: str = "mood-ensemble"
     classes: tuple[str, ...] = ()
     size: int = 48
     epochs: int = 40
