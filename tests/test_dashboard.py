@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import httpx
@@ -198,11 +199,18 @@ def overview_figures(page) -> dict:
     return {name: page.inner_text(f"#{name}") for name in ("visits", "dwell", "valence")}
 
 
+def signed(value: float) -> str:
+    """``value`` as the dashboard's ``signed()`` writes it: JavaScript's ``toFixed(2)`` rounds the exact binary
+    value and breaks ties away from zero (-0.125 is "-0.13"), where Python's format breaks them to even."""
+    rounded = Decimal(abs(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return f"{'+' if value >= 0 else '-'}{rounded}"
+
+
 def expected_figures(summary: dict) -> dict:
     return {
         "visits": f"{summary['visits']:,}",
         "dwell": f"{summary['dwell_median_s']:.1f} s",
-        "valence": f"{summary['valence']:+.2f}",
+        "valence": signed(summary["valence"]),
     }
 
 
@@ -251,8 +259,8 @@ def test_brands_and_comparison_follow_the_api(browser, server):
     compared = chart_data(page, "chart-compare")
     assert [d["label"] for d in compared["datasets"]] == [first, second]
     assert compared["datasets"][0]["data"] == pytest.approx([comparison["a"]["shares"][name] for name in FER7])
-    assert page.inner_text("#compare-table tbody tr:nth-child(3) td:nth-child(4)") == (
-        f"{comparison['valence_difference']:+.2f}"
+    assert page.inner_text("#compare-table tbody tr:nth-child(3) td:nth-child(4)") == signed(
+        comparison["valence_difference"]
     )
     assert not problems
 
