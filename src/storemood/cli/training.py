@@ -117,7 +117,7 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
 def _train(args: argparse.Namespace) -> int:
     from storemood.emotions import resolve_classes
     from storemood.errors import UserError
-    from storemood.training.models import ARCHITECTURES
+    from storemood.training.models import require_architecture
     from storemood.training.run import run_training
     from storemood.training.train import TrainConfig, resolve_precision
 
@@ -128,8 +128,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.ferplus_blend and not args.ferplus:
         raise UserError("--ferplus-blend needs --ferplus (a FER+ votes file)")
     # Checked before the training images are read (half a minute for FER2013), not after.
-    if args.arch not in ARCHITECTURES:
-        raise UserError(f"unknown architecture {args.arch!r}; choose one of {', '.join(ARCHITECTURES)}")
+    require_architecture(args.arch)
     for option, path in (("--labels", args.labels), ("--ferplus", args.ferplus)):
         if path is not None and not path.exists():
             raise UserError(f"{option}: {path} does not exist")

@@ -102,10 +102,6 @@ class Ensemble(nn.Module):
         super().__init__()
         self.members = nn.ModuleList(members)
 
-    def member_logits(self, views: list[torch.Tensor]) -> list[torch.Tensor]:
-        """Each member's logits on its own view of the batch (training)."""
-        return [member(view) for member, view in zip(self.members, views, strict=True)]
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         probabilities = torch.stack([torch.softmax(member(x), dim=1) for member in self.members]).mean(dim=0)
         return torch.log(probabilities.clamp_min(1e-12))
@@ -122,8 +118,9 @@ def member_count(model: nn.Module) -> int:
 
 
 def member_logits(model: nn.Module, views: list[torch.Tensor]) -> list[torch.Tensor]:
-    """Training logits, one tensor per member; a plain network has one member and takes one view."""
-    return model.member_logits(views) if isinstance(model, Ensemble) else [model(views[0])]
+    """Training logits, one tensor per member, each on its own view; a plain network is one member."""
+    members = model.members if isinstance(model, Ensemble) else [model]
+    return [member(view) for member, view in zip(members, views, strict=True)]
 
 
 ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
@@ -133,8 +130,13 @@ ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
 }
 
 
-def build_model(arch: str, num_classes: int, size: int = 48) -> nn.Module:
-    """The named architecture, freshly initialised."""
+def require_architecture(arch: str) -> None:
+    """Refuse an architecture name that ``build_model`` does not know, naming the ones it does."""
     if arch not in ARCHITECTURES:
         raise UserError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
+
+
+def build_model(arch: str, num_classes: int, size: int = 48) -> nn.Module:
+    """The named architecture, freshly initialised."""
+    require_architecture(arch)
     return ARCHITECTURES[arch](num_classes, size)
