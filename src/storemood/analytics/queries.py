@@ -4,11 +4,12 @@ These functions are the analytics API: ``storemood report`` prints them and the 
 Each takes an Engine, a Connection or an ORM Session (``bind``), optional :class:`Filters`, and returns
 plain typed rows.
 
-Portability notes: the median dwell is computed with window functions (``ROW_NUMBER`` and ``COUNT``
-over the group, then the mean of the one or two middle rows), because SQLite has no
-``percentile_cont``; hour and day buckets are read in ``Filters.timezone`` (UTC by default): they compile
-to ``to_char(... AT TIME ZONE ...)`` on PostgreSQL, and on SQLite to ``strftime`` for UTC or to the
-``storemood_local_bucket`` function that :mod:`storemood.store.database` registers on every connection.
+Portability notes: the median dwell compiles to ``percentile_cont(0.5)`` on PostgreSQL and on SQLite to
+the ``storemood_median`` aggregate that :mod:`storemood.store.sqlite_functions` registers on every
+connection, so each report is one grouped pass over the events; hour and day buckets are read in
+``Filters.timezone`` (UTC by default): they compile to ``to_char(... AT TIME ZONE ...)`` on PostgreSQL,
+and on SQLite to ``strftime`` for UTC or to the ``storemood_local_bucket`` function registered beside
+``storemood_median``.
 
 >>> from storemood.store.database import open_database
 >>> aggregate(open_database("sqlite://"), "product")
@@ -192,6 +193,26 @@ def _bucket_postgresql(element: _TimeBucket, compiler, **kw) -> str:
     return f"to_char({column} AT TIME ZONE {zone}, '{_POSTGRES_FORMATS[element.unit]}{suffix}')"
 
 
+class _Median(ColumnElement):
+    """The median of a column over each group: the mean of the two middle values for an even group."""
+
+    inherit_cache = True
+    type = sa.Float()
+
+    def __init__(self, column: ColumnElement) -> None:
+        self.column = column
+
+
+@compiles(_Median, "sqlite")
+def _median_sqlite(element: _Median, compiler, **kw) -> str:
+    return f"storemood_median({compiler.process(element.column, **kw)})"
+
+
+@compiles(_Median, "postgresql")
+def _median_postgresql(element: _Median, compiler, **kw) -> str:
+    return f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {compiler.process(element.column, **kw)})"
+
+
 def _dimension(name: str, timezone: str = "UTC") -> ColumnElement:
     if name not in DIMENSIONS:
         raise UserError(f"cannot group by {name!r}; choose one of {', '.join(DIMENSIONS)}")
@@ -216,43 +237,39 @@ def _execute(bind: Bind, statement) -> list[sa.Row]:
     return list(bind.execute(statement))
 
 
+#: Event columns the grouped figures are computed from.
+_FIGURE_COLUMNS = ("brand", "store", "product_name", "dwell_s", "dominant", *EMOTION_COLUMNS.values())
+
+
 def _grouped_figures(
     bind: Bind, dimensions: list[str], filters: Filters | None, engagement_dwell_s: float
 ) -> list[sa.Row]:
     """One row per group: the group keys, then every figure :class:`AggregateRow` needs."""
     keys = [_dimension(name, (filters or Filters()).timezone) for name in dimensions]
-    ranked = (
-        sa.select(
-            *keys,
-            events.c.brand,
-            events.c.store,
-            events.c.product_name,
-            events.c.dwell_s,
-            events.c.dominant,
-            *(events.c[column] for column in EMOTION_COLUMNS.values()),
-            sa.func.row_number().over(partition_by=keys, order_by=events.c.dwell_s).label("dwell_rank"),
-            sa.func.count().over(partition_by=keys).label("n"),
-        )
+    # Keys are computed once in a subquery and grouped by name: PostgreSQL would not match a time bucket
+    # in GROUP BY to the same expression in SELECT, since each carries its own time-zone parameter.
+    visits = (
+        sa.select(*keys, *(events.c[name] for name in _FIGURE_COLUMNS))
         .where(*(filters or Filters()).clauses())
-        .subquery("ranked")
+        .subquery("visits")
     )
-    r = ranked.c
-    middle = r.dwell_rank.in_([(r.n + 1) // 2, (r.n + 2) // 2])  # the one or two middle rows
+    v = visits.c
+    grouping = [v[_key(name)] for name in dimensions]
     statement = (
         sa.select(
-            *(r[_key(name)] for name in dimensions),
-            _single_or_blank(r.brand).label("brand"),
-            _single_or_blank(r.store).label("store"),
-            _single_or_blank(r.product_name).label("product_name"),
+            *grouping,
+            _single_or_blank(v.brand).label("brand"),
+            _single_or_blank(v.store).label("store"),
+            _single_or_blank(v.product_name).label("product_name"),
             sa.func.count().label("visits"),
-            sa.func.sum(sa.case((r.dwell_s >= engagement_dwell_s, 1), else_=0)).label("engaged"),
-            sa.func.sum(r.dwell_s).label("dwell_total_s"),
-            sa.func.avg(sa.case((middle, r.dwell_s))).label("dwell_median_s"),
-            *(sa.func.sum(sa.case((r.dominant == name, 1), else_=0)).label(f"n_{name}") for name in FER7),
-            *(sa.func.avg(r[column]).label(column) for column in EMOTION_COLUMNS.values()),
+            sa.func.sum(sa.case((v.dwell_s >= engagement_dwell_s, 1), else_=0)).label("engaged"),
+            sa.func.sum(v.dwell_s).label("dwell_total_s"),
+            _Median(v.dwell_s).label("dwell_median_s"),
+            *(sa.func.sum(sa.case((v.dominant == name, 1), else_=0)).label(f"n_{name}") for name in FER7),
+            *(sa.func.avg(v[column]).label(column) for column in EMOTION_COLUMNS.values()),
         )
-        .group_by(*(r[_key(name)] for name in dimensions))
-        .order_by(*(r[_key(name)] for name in dimensions))
+        .group_by(*grouping)
+        .order_by(*grouping)
     )
     return _execute(bind, statement)
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from storemood.errors import UserError
 from storemood.paths import default_db_url
-from storemood.store.timezones import register_sqlite_functions
+from storemood.store.sqlite_functions import register_sqlite_functions
 
 log = logging.getLogger(__name__)
 

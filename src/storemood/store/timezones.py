@@ -1,9 +1,10 @@
 """Hour and day buckets in a store's local time, for databases that cannot convert time zones themselves.
 
-PostgreSQL converts with ``AT TIME ZONE``; SQLite cannot, so :func:`register_sqlite_functions` gives every
-SQLite connection ``storemood_local_bucket(start, zone, unit)``, which converts in Python with the IANA
-database (``zoneinfo``, daylight-saving rules included). Results are cached per minute of input, so a
-million events cost a few thousand conversions, not a million.
+PostgreSQL converts with ``AT TIME ZONE``; SQLite cannot, so
+:func:`storemood.store.sqlite_functions.register_sqlite_functions` gives every SQLite connection
+``storemood_local_bucket(start, zone, unit)``, which converts in Python with the IANA database
+(``zoneinfo``, daylight-saving rules included). Results are cached per minute of input, so a million
+events cost a few thousand conversions, not a million.
 """
 
 from __future__ import annotations
@@ -38,8 +39,3 @@ def _local_bucket(minute: str, zone: str, unit: str) -> str:
 def local_bucket(stored: str | None, zone: str, unit: str) -> str | None:
     """The local hour or day of a UTC time as SQLite stores it (``2026-11-22 09:30:00.000000``)."""
     return None if stored is None else _local_bucket(stored[:16], zone, unit)
-
-
-def register_sqlite_functions(dbapi_connection) -> None:
-    """Give a new SQLite connection ``storemood_local_bucket``."""
-    dbapi_connection.create_function("storemood_local_bucket", 3, local_bucket, deterministic=True)
