@@ -6,7 +6,7 @@
   is even (what PostgreSQL's ``percentile_cont(0.5)`` gives). As an aggregate it lets a report compute
   the median dwell in the same single pass as its other figures; the portable alternative, ranking
   every row with window functions, sorts the whole table and made a report over a million events
-  about 3.5x slower (benchmarks/RESULTS.md).
+  3.3-3.4x slower (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
