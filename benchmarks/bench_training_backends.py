@@ -165,9 +165,9 @@ def time_pytorch_loop(arch: str, batches: int, batch_size: int, warmup: int, pre
     optimizer, scheduler = make_optimizer(model, config, batches)
     warm = ImageSet(faces[: warmup * batch_size], targets[: warmup * batch_size], FER7, [""] * warmup * batch_size)
     with tqdm(disable=True) as bar:
-        train_epoch(model, optimizer, scheduler, warm, config, 1, None, bar)
+        train_epoch(model, None, optimizer, scheduler, warm, config, 1, None, bar)
         clock = Stopwatch()
-        train_epoch(model, optimizer, scheduler, data, config, 2, None, bar)
+        train_epoch(model, None, optimizer, scheduler, data, config, 2, None, bar)
     return clock.rates(len(data))
 
 

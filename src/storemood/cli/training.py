@@ -102,6 +102,20 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--schedule", choices=["onecycle", "cosine", "plateau"], default="onecycle", help="learning-rate schedule"
     )
+    parser.add_argument(
+        "--weight-decay",
+        type=float,
+        default=5e-4,
+        help="AdamW's decoupled weight decay on conv and linear weights (default 5e-4)",
+    )
+    parser.add_argument(
+        "--ema",
+        type=float,
+        default=0.0,
+        metavar="DECAY",
+        help="keep a moving average of the weights with this per-step decay (e.g. 0.999) and validate and "
+        "export it instead of the trained weights; 0 (default) turns it off",
+    )
     parser.add_argument("--label-smoothing", type=float, default=0.1, help="label smoothing (default 0.1)")
     parser.add_argument("--mixup", type=float, default=0.0, help="mixup Beta alpha; 0 (default) turns it off")
     parser.add_argument("--class-weights", action="store_true", help="weight rare classes by inverse frequency")
@@ -125,6 +139,10 @@ def _train(args: argparse.Namespace) -> int:
         raise UserError("--soft-labels needs --labels (a FER+ votes file)")
     if not 0 <= args.ferplus_blend <= 1:
         raise UserError(f"--ferplus-blend is a share between 0 and 1, not {args.ferplus_blend}")
+    if not 0 <= args.ema < 1:
+        raise UserError(f"--ema is a per-step decay between 0 and 1 (e.g. 0.999), not {args.ema}")
+    if args.weight_decay < 0:
+        raise UserError(f"--weight-decay cannot be negative ({args.weight_decay})")
     if args.ferplus_blend and not args.ferplus:
         raise UserError("--ferplus-blend needs --ferplus (a FER+ votes file)")
     # Checked before the training images are read (half a minute for FER2013), not after.
@@ -138,6 +156,8 @@ def _train(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.lr,
+        weight_decay=args.weight_decay,
+        ema_decay=args.ema,
         schedule=args.schedule,
         label_smoothing=args.label_smoothing,
         mixup=args.mixup,
