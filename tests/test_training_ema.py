@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -47,6 +48,8 @@ def test_the_log_records_the_trained_weights_accuracy_beside_the_averaged(ema_ru
     assert len(rows) == EPOCHS
     for row in rows:
         assert 0 <= float(row["raw_val_accuracy"]) <= 1 and 0 <= float(row["val_accuracy"]) <= 1
+    curves = cv2.imread(str(ema_run / "curves.png"))
+    assert curves is not None and curves.std() > 0
 
 
 def test_resuming_continues_the_average_instead_of_restarting_it(ema_run):

@@ -25,13 +25,20 @@ CURVES, CONFUSION, EVALUATION, REPORT = "curves.png", "confusion.png", "evaluati
 
 
 def plot_curves(history: list[EpochResult], path: Path) -> Path:
-    """Accuracy and loss per epoch, training and validation side by side."""
+    """Accuracy and loss per epoch, training and validation side by side (with an EMA, validation is the
+    averaged weights' and the trained weights' accuracy is drawn beside it)."""
     epochs = [h.epoch for h in history]
+    averaged = any(h.raw_val_accuracy is not None for h in history)
     figure, (accuracy, loss) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     for axes, key, title in ((accuracy, "accuracy", "accuracy"), (loss, "loss", "loss (cross-entropy)")):
         axes.plot(epochs, [getattr(h, key) for h in history], marker=".", label="train (augmented)")
-        axes.plot(epochs, [getattr(h, f"val_{key}") for h in history], marker=".", label="validation")
+        label = "validation (EMA weights)" if averaged else "validation"
+        axes.plot(epochs, [getattr(h, f"val_{key}") for h in history], marker=".", label=label)
         axes.set(title=title, xlabel="epoch")
+    if averaged:
+        raw = [h.raw_val_accuracy for h in history]
+        accuracy.plot(epochs, raw, marker=".", alpha=0.6, label="validation (trained weights)")
+    for axes in (accuracy, loss):
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.grid(alpha=0.3)
         axes.legend()
