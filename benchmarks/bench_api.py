@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
+import os
+import platform
 import socket
 import statistics
 import subprocess
@@ -165,11 +168,17 @@ def main() -> None:
     report(rows, args)
 
 
+def memory_gib() -> float:
+    """The machine's physical memory, for the results' header."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+
 def report(rows: list, args: argparse.Namespace) -> None:
     health_p50 = percentile(rows[0][1], 0.5)
     print("\n## REST API under load (benchmarks/bench_api.py)\n")
     print(
-        f"Machine: 2-core x86_64 CPU, 24 GiB. Date: 2026-11-22. `nice -n 10 .venv/bin/python benchmarks/bench_api.py "
+        f"Machine: {os.cpu_count()}-core {platform.machine()} CPU, {memory_gib():.0f} GiB. "
+        f"Date: {datetime.date.today()}. `.venv/bin/python benchmarks/bench_api.py "
         f"--events {args.events} --seconds {args.seconds:g} --clients {args.clients}`: `storemood serve` (uvicorn, "
         f"one worker) over SQLite with {args.events:,} synthetic events in 14 days; {args.clients} concurrent "
         "httpx clients on 127.0.0.1 in another process.\n"
