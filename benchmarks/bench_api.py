@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime
-import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -34,6 +31,7 @@ from pathlib import Path
 import httpx
 from tqdm import tqdm
 
+from machine import machine_and_date
 from storemood.analytics import queries
 from storemood.analytics.queries import Filters
 from storemood.store.events import EventStore, event_to_row
@@ -168,17 +166,11 @@ def main() -> None:
     report(rows, args)
 
 
-def memory_gib() -> float:
-    """The machine's physical memory, for the results' header."""
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-
-
 def report(rows: list, args: argparse.Namespace) -> None:
     health_p50 = percentile(rows[0][1], 0.5)
     print("\n## REST API under load (benchmarks/bench_api.py)\n")
     print(
-        f"Machine: {os.cpu_count()}-core {platform.machine()} CPU, {memory_gib():.0f} GiB. "
-        f"Date: {datetime.date.today()}. `.venv/bin/python benchmarks/bench_api.py "
+        f"{machine_and_date()} `.venv/bin/python benchmarks/bench_api.py "
         f"--events {args.events} --seconds {args.seconds:g} --clients {args.clients}`: `storemood serve` (uvicorn, "
         f"one worker) over SQLite with {args.events:,} synthetic events in 14 days; {args.clients} concurrent "
         "httpx clients on 127.0.0.1 in another process.\n"
