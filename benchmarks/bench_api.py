@@ -1,7 +1,7 @@
 """REST API latency and throughput at 1 million events, on loopback, against peers measured in the same run.
 
 ``storemood serve`` runs in its own process over a SQLite file of synthetic events
-(``storemood.store.synthetic``: 14 days, 2 stores, 6 products); a bounded asyncio/httpx load generator in
+(``storemood.database.synthetic``: 14 days, 2 stores, 6 products); a bounded asyncio/httpx load generator in
 this process sends requests from a few concurrent clients for a fixed time per endpoint and records each
 latency. Peers: ``/api/health`` (the HTTP stack with no database work) and the same analytics call made
 directly in this process without HTTP (what the API adds on top of the query).
@@ -34,8 +34,8 @@ from tqdm import tqdm
 from machine import machine_and_date
 from storemood.analytics import queries
 from storemood.analytics.queries import Filters
-from storemood.store.events import EventStore, event_to_row
-from storemood.store.synthetic import EPOCH, synthetic_events
+from storemood.database.event_table import EventTable, event_to_row
+from storemood.database.synthetic import EPOCH, synthetic_events
 
 DAYS = 14
 BATCH = 20_000
@@ -78,7 +78,7 @@ CASES = (
 
 
 def fill(url: str, n: int) -> None:
-    with EventStore(url) as store:
+    with EventTable(url) as store:
         rows = []
         for event in tqdm(synthetic_events(n, seed=1, days=DAYS), total=n, desc="events", leave=False):
             rows.append(event_to_row(event))
@@ -139,7 +139,7 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def direct_median(url: str, call: Callable, repeats: int) -> float:
-    with EventStore(url) as store:
+    with EventTable(url) as store:
         timings = []
         for _ in range(repeats):
             started = time.perf_counter()

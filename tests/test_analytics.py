@@ -15,30 +15,30 @@ import pytest
 
 from storemood.analytics import queries
 from storemood.analytics.queries import Filters
+from storemood.database.engine import DatabaseUnavailable, scratch_schema
+from storemood.database.event_table import EventTable
+from storemood.database.synthetic import synthetic_events
 from storemood.emotions import FER7, NEGATIVE, POSITIVE
 from storemood.errors import UserError
-from storemood.events import VisitEvent
-from storemood.store.database import DatabaseUnavailable, scratch_schema
-from storemood.store.events import EventStore
-from storemood.store.synthetic import synthetic_events
+from storemood.visit_record import VisitEvent
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 EVENTS: list[VisitEvent] = list(synthetic_events(3000, seed=11, days=3))
 
 
 @pytest.fixture(scope="module")
-def sqlite_store(tmp_path_factory) -> Iterator[EventStore]:
-    store = EventStore(f"sqlite:///{tmp_path_factory.mktemp('analytics') / 'events.db'}")
+def sqlite_store(tmp_path_factory) -> Iterator[EventTable]:
+    store = EventTable(f"sqlite:///{tmp_path_factory.mktemp('analytics') / 'events.db'}")
     store.add(EVENTS)
     yield store
     store.close()
 
 
 @pytest.fixture(scope="module")
-def pg_store() -> Iterator[EventStore]:
+def pg_store() -> Iterator[EventTable]:
     try:
         with scratch_schema(PG_SERVER, prefix="storemood_test") as url:
-            store = EventStore(url)
+            store = EventTable(url)
             store.add(EVENTS)
             yield store
             store.close()
@@ -103,7 +103,7 @@ BUCKETS = {"hour": "%Y-%m-%dT%H:00", "day": "%Y-%m-%d"}
 
 
 def test_the_hour_repeated_when_clocks_go_back_is_one_local_bucket():
-    store = EventStore("sqlite://")
+    store = EventTable("sqlite://")
     first = datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # 01:30 EDT; an hour later it is 01:30 EST
     store.add(
         dataclasses.replace(EVENTS[0], id=str(uuid.uuid4()), start=start, end=start + timedelta(seconds=4))
@@ -122,7 +122,7 @@ def test_an_unknown_time_zone_is_a_user_error():
 
 
 def test_median_of_even_and_odd_groups():
-    store = EventStore("sqlite://")
+    store = EventTable("sqlite://")
     template = EVENTS[0]
     dwells = {"SKU-1": [10.0, 1.0, 3.0, 2.0], "SKU-2": [2.0, 7.0, 1.0]}
     store.add(

@@ -22,10 +22,10 @@ from storemood.analytics.queries import Filters
 from storemood.api.app import create_app
 from storemood.api.params import MAX_PAGE_SIZE
 from storemood.api.settings import ApiSettings
+from storemood.database.engine import create_db_engine
+from storemood.database.event_table import EventTable
+from storemood.database.synthetic import EPOCH, synthetic_events
 from storemood.emotions import FER7
-from storemood.store.database import create_db_engine
-from storemood.store.events import EventStore
-from storemood.store.synthetic import EPOCH, synthetic_events
 
 EVENTS = list(synthetic_events(1200, seed=5, days=3))
 TOKEN = "api-test-token-0123456789"
@@ -36,7 +36,7 @@ ALL = Filters(since=EPOCH, until=EPOCH + timedelta(days=4))
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    with EventStore(f"sqlite:///{tmp_path_factory.mktemp('api') / 'events.db'}") as events:
+    with EventTable(f"sqlite:///{tmp_path_factory.mktemp('api') / 'events.db'}") as events:
         events.add(EVENTS)
         yield events
 
@@ -212,7 +212,7 @@ def test_a_request_without_since_covers_the_longest_allowed_range(store):
 
 
 def test_status_moves_when_events_arrive(tmp_path):
-    with EventStore(f"sqlite:///{tmp_path / 'live.db'}") as events:
+    with EventTable(f"sqlite:///{tmp_path / 'live.db'}") as events:
         client = TestClient(create_app(events.engine))
         assert client.get("/api/status").json() == {"events": 0, "marker": 0}
         events.add(EVENTS[:10])

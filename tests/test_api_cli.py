@@ -8,8 +8,8 @@ import pytest
 
 from storemood.api.settings import TOKEN_ENV, ApiSettings, check_exposure, is_loopback
 from storemood.cli import main
+from storemood.database.event_table import EventTable
 from storemood.errors import UserError
-from storemood.store.events import EventStore
 
 GOOD_TOKEN = "serve-test-token-0123456789"
 
@@ -17,7 +17,7 @@ GOOD_TOKEN = "serve-test-token-0123456789"
 @pytest.fixture
 def database(tmp_path) -> str:
     url = f"sqlite:///{tmp_path / 'events.db'}"
-    EventStore(url).close()
+    EventTable(url).close()
     return url
 
 

@@ -10,10 +10,10 @@ import pytest
 
 from storemood.config import Camera, Product, Zone
 from storemood.emotions import FER7
-from storemood.events import VisitEvent
-from storemood.pipeline.events import EventBuilder
 from storemood.pipeline.runner import FrameResult
+from storemood.pipeline.visit_builder import EventBuilder
 from storemood.vision.faces import Faces
+from storemood.visit_record import VisitEvent
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 FPS = 10.0

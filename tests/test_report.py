@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from storemood.cli import main
+from storemood.database.event_table import EventTable
+from storemood.database.synthetic import synthetic_events
 from storemood.emotions import FER7
-from storemood.store.events import EventStore
-from storemood.store.synthetic import synthetic_events
 
 EVENTS = list(synthetic_events(600, seed=21, days=2))
 
@@ -24,7 +24,7 @@ EVENTS = list(synthetic_events(600, seed=21, days=2))
 @pytest.fixture(scope="module")
 def db_url(tmp_path_factory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('report') / 'events.db'}"
-    store = EventStore(url)
+    store = EventTable(url)
     store.add(EVENTS)
     store.close()
     return url
@@ -88,7 +88,7 @@ def test_compare_and_prune(capsys, db_url, tmp_path):
     assert status == 0 and result["a"]["brand"] == "Acme" and result["b"]["brand"] == "Sunfield"
     assert result["valence_difference"] == pytest.approx(result["a"]["valence"] - result["b"]["valence"])
     copy = f"sqlite:///{tmp_path / 'copy.db'}"
-    EventStore(copy).add(EVENTS)
+    EventTable(copy).add(EVENTS)
     status, out, _ = _run(capsys, "prune", "--older-than", "1", "--db", copy)
     assert status == 0 and int(out.split()[1]) > 0
 
@@ -111,7 +111,7 @@ def _closed_port() -> int:
     ],
 )
 def test_bad_input_is_one_line_and_status_2(capsys, tmp_path, argv, reason):
-    EventStore(f"sqlite:///{tmp_path}/empty.db").close()
+    EventTable(f"sqlite:///{tmp_path}/empty.db").close()
     argv = [arg.format(tmp=tmp_path, port=_closed_port()) for arg in argv]
     status, out, err = _run(capsys, *argv)
     assert status == 2 and out == ""

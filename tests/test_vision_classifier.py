@@ -8,7 +8,7 @@ import pytest
 
 from conftest import FER2013, copy_fer_subset, require
 from storemood.errors import UserError
-from storemood.images import to_bgr, to_gray
+from storemood.image_io import to_bgr, to_gray
 from storemood.model_metadata import ModelInfo
 from storemood.vision.classifier import EmotionClassifier
 from storemood.vision.crop import DEFAULT_MARGIN, crop_faces, crop_matrix, eye_angle

@@ -5,13 +5,13 @@ Each takes an Engine, a Connection or an ORM Session (``bind``), optional :class
 plain typed rows.
 
 Portability notes: the median dwell compiles to ``percentile_cont(0.5)`` on PostgreSQL and on SQLite to
-the ``storemood_median`` aggregate that :mod:`storemood.store.sqlite_functions` registers on every
+the ``storemood_median`` aggregate that :mod:`storemood.database.sqlite_functions` registers on every
 connection, so each report is one grouped pass over the events; hour and day buckets are read in
 ``Filters.timezone`` (UTC by default): they compile to ``to_char(... AT TIME ZONE ...)`` on PostgreSQL,
 and on SQLite to ``strftime`` for UTC or to the ``storemood_local_bucket`` function registered beside
 ``storemood_median``.
 
->>> from storemood.store.database import open_database
+>>> from storemood.database.engine import open_database
 >>> aggregate(open_database("sqlite://"), "product")
 []
 """
@@ -28,10 +28,10 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
+from storemood.database.schema import EMOTION_COLUMNS, events, stores
+from storemood.database.timezones import BUCKET_FORMATS, check_timezone
 from storemood.emotions import FER7, NEGATIVE, POSITIVE
 from storemood.errors import UserError
-from storemood.store.schema import EMOTION_COLUMNS, events, stores
-from storemood.store.timezones import BUCKET_FORMATS, check_timezone
 
 Dimension = Literal["product", "brand", "zone", "camera", "store", "hour", "day"]
 DIMENSIONS: tuple[str, ...] = get_args(Dimension)

@@ -16,9 +16,9 @@ from datetime import UTC, datetime, tzinfo
 
 from storemood.analytics import queries
 from storemood.analytics.queries import AggregateRow, Bind, Dimension, Filters
+from storemood.database.timezones import check_timezone
 from storemood.emotions import FER7
 from storemood.errors import UserError
-from storemood.store.timezones import check_timezone
 
 FORMATS: tuple[str, ...] = ("table", "csv", "json", "html")
 #: At most this many series in the valence-over-time chart (the groups with most visits).

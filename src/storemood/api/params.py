@@ -15,8 +15,8 @@ from fastapi import Query, Request
 from fastapi.exceptions import RequestValidationError
 
 from storemood.analytics.queries import Filters
+from storemood.database.timezones import check_timezone
 from storemood.errors import UserError
-from storemood.store.timezones import check_timezone
 
 #: Rows per page when the client does not say, and the most it may ask for.
 DEFAULT_PAGE_SIZE = 100

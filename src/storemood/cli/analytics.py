@@ -1,6 +1,6 @@
 """``storemood report``, ``storemood compare`` and ``storemood prune``: what the retailer reads.
 
-Handlers only parse, call :mod:`storemood.analytics` / :mod:`storemood.store` and print; those modules
+Handlers only parse, call :mod:`storemood.analytics` / :mod:`storemood.database` and print; those modules
 are imported inside the handlers so that ``storemood --help`` stays instant.
 """
 
@@ -134,10 +134,10 @@ def _filters(args: argparse.Namespace):
 
 def _existing_store(url: str | None):
     """The events of an existing database (a report never creates one), closed after the ``with``."""
-    from storemood.store.database import open_existing
-    from storemood.store.events import EventStore
+    from storemood.database.engine import open_existing
+    from storemood.database.event_table import EventTable
 
-    return EventStore(engine=open_existing(url))
+    return EventTable(engine=open_existing(url))
 
 
 def _report(args: argparse.Namespace) -> int:

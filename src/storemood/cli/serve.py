@@ -96,7 +96,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from storemood.api.app import create_app
-    from storemood.store.database import open_existing
+    from storemood.database.engine import open_existing
 
     engine = open_existing(args.db)
     try:

@@ -188,7 +188,7 @@ def detect(args: argparse.Namespace) -> int:
     from storemood.pipeline.annotate import write_annotated_images
     from storemood.vision.classifier import EmotionClassifier
     from storemood.vision.detectors import create_detector
-    from storemood.vision.images import analyse_image, check_images_exist
+    from storemood.vision.stills import analyse_image, check_images_exist
 
     _check_positive(min_face=args.min_face, threads=args.threads)
     check_images_exist(args.images)

@@ -21,7 +21,7 @@ import numpy as np
 from storemood.data.dataset import ImageSet, split_named
 from storemood.emotions import FER2013_CSV_LABELS, canonical
 from storemood.errors import UserError
-from storemood.images import resize_square, to_uint8
+from storemood.image_io import resize_square, to_uint8
 
 CLASS_LIST = "classes.txt"
 CHUNK = 4096  # faces converted at a time, so float arrays of a whole data set never sit in memory twice

@@ -20,7 +20,7 @@ import numpy as np
 from storemood.data.dataset import ALL_SPLITS, ImageSet, split_named
 from storemood.emotions import FER2013_CSV_LABELS, canonical
 from storemood.errors import UserError
-from storemood.images import resize_square
+from storemood.image_io import resize_square
 
 log = logging.getLogger(__name__)
 

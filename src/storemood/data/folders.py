@@ -11,7 +11,7 @@ import numpy as np
 from storemood.data.dataset import ImageSet
 from storemood.emotions import canonical
 from storemood.errors import UserError
-from storemood.images import IMAGE_SUFFIXES, read_face
+from storemood.image_io import IMAGE_SUFFIXES, read_face
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import numpy as np
 from storemood.errors import UserError
 from storemood.pipeline.runner import FrameResult
 from storemood.vision.faces import Faces
-from storemood.vision.images import ImageFaces
+from storemood.vision.stills import ImageFaces
 
 #: BGR colour per emotion, so the same emotion always looks the same.
 EMOTION_COLORS: dict[str, tuple[int, int, int]] = {

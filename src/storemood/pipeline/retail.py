@@ -16,11 +16,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from storemood.config import DEMO_STORE, StoreLayout, load_store
+from storemood.database.event_table import EventTable
+from storemood.database.outbox import EventWriter, default_outbox_path
 from storemood.errors import UserError
-from storemood.pipeline.events import EventBuilder
 from storemood.pipeline.runner import FrameResult, RunOptions, Terminated, sigterm_as_interrupt
-from storemood.store.events import EventStore
-from storemood.store.outbox import EventWriter, default_outbox_path
+from storemood.pipeline.visit_builder import EventBuilder
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def demo_sinks(db_url: str | None) -> list[VisitSink]:
     Only events of the demo store (id ``demo``) are deleted, never anyone else's.
     """
     layout = load_store(DEMO_STORE)
-    with EventStore(db_url) as store:
+    with EventTable(db_url) as store:
         store.delete_store(layout.id)
     return build_sinks(DEMO_STORE, layout.cameras[0].id, db_url)
 
@@ -156,7 +156,7 @@ def demo_report(db_url: str | None):
 
     layout = load_store(DEMO_STORE)
     only_demo = Filters(stores=(layout.id,))
-    with EventStore(db_url) as store:
+    with EventTable(db_url) as store:
         try:
             report = build_report(store.engine, "product", only_demo, layout.settings.engagement_dwell_s)
         except UserError:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from storemood.errors import UserError
-from storemood.images import to_gray
+from storemood.image_io import to_gray
 from storemood.model_metadata import METADATA_KEY, ModelInfo
 from storemood.paths import DEFAULT_MODEL
 from storemood.vision.crop import crop_faces

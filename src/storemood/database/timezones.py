@@ -1,7 +1,7 @@
 """Hour and day buckets in a store's local time, for databases that cannot convert time zones themselves.
 
 PostgreSQL converts with ``AT TIME ZONE``; SQLite cannot, so
-:func:`storemood.store.sqlite_functions.register_sqlite_functions` gives every SQLite connection
+:func:`storemood.database.sqlite_functions.register_sqlite_functions` gives every SQLite connection
 ``storemood_local_bucket(start, zone, unit)``, which converts in Python with the IANA database
 (``zoneinfo``, daylight-saving rules included). Results are cached per minute of input, so a million
 events cost a few thousand conversions, not a million.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from storemood import images
+from storemood import image_io
 from storemood.errors import UserError
 from storemood.vision.classifier import EmotionClassifier
 from storemood.vision.detectors import Detector
@@ -30,10 +30,10 @@ def check_images_exist(paths: Sequence[Path]) -> None:
 def read_image(path: Path) -> np.ndarray:
     """The image at ``path`` as 8-bit BGR, or a UserError when it is missing or not an image."""
     check_images_exist([path])
-    image = images.read_image(path)
+    image = image_io.decode_file(path)
     if image is None or image.size == 0:
         raise UserError(f"cannot read {path} as an image")
-    return images.to_bgr(image)
+    return image_io.to_bgr(image)
 
 
 @dataclass(frozen=True)

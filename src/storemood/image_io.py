@@ -45,7 +45,7 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, code)
 
 
-def read_image(path: Path | str) -> np.ndarray | None:
+def decode_file(path: Path | str) -> np.ndarray | None:
     """The image at ``path`` as stored (any depth and channels), or None if it cannot be decoded."""
     data = np.fromfile(str(path), dtype=np.uint8)
     if data.size == 0:
@@ -55,7 +55,7 @@ def read_image(path: Path | str) -> np.ndarray | None:
 
 def read_face(path: Path | str, size: int) -> np.ndarray | None:
     """A face image file as ``size x size`` 8-bit grayscale, or None if it cannot be decoded."""
-    image = read_image(path)
+    image = decode_file(path)
     if image is None:
         return None
     return resize_square(to_gray(image), size)

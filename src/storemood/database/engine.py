@@ -1,7 +1,7 @@
 """Opening a database: SQLite (WAL) by default, PostgreSQL for a chain; migrated on open.
 
 Any SQLAlchemy URL works. Opening one applies the Alembic migrations shipped in
-``storemood/store/migrations`` up to the newest, so a database written by an older storemood is upgraded
+``storemood/database/migrations`` up to the newest, so a database written by an older storemood is upgraded
 in place (migrations only add; they never drop data). On PostgreSQL the upgrade holds an advisory lock,
 so many edge machines starting at once upgrade a shared database exactly once.
 """
@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
+from storemood.database.sqlite_functions import register_sqlite_functions
 from storemood.errors import UserError
 from storemood.paths import default_db_url
-from storemood.store.sqlite_functions import register_sqlite_functions
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from storemood.config import DEMO_STORE, load_store
-from storemood.errors import UserError
-from storemood.pipeline.retail import demo_sinks
-from storemood.store.database import (
+from storemood.database.engine import (
     DatabaseUnavailable,
     create_db_engine,
     migrate,
@@ -24,9 +22,11 @@ from storemood.store.database import (
     open_existing,
     scratch_schema,
 )
-from storemood.store.events import EventStore, event_to_row
-from storemood.store.outbox import EventWriter, Outbox
-from storemood.store.synthetic import synthetic_events
+from storemood.database.event_table import EventTable, event_to_row
+from storemood.database.outbox import EventWriter, Outbox
+from storemood.database.synthetic import synthetic_events
+from storemood.errors import UserError
+from storemood.pipeline.retail import demo_sinks
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -54,7 +54,7 @@ def _ids_in_order(url: str) -> list[str]:
 
 
 def test_sqlite_is_wal_and_writes_are_idempotent_and_keep_utc(tmp_path):
-    store = EventStore(_sqlite(tmp_path))
+    store = EventTable(_sqlite(tmp_path))
     events = list(synthetic_events(50, seed=1))
     assert store.add(events) == 50
     assert store.add(events[:20] + list(synthetic_events(5, seed=2))) == 5  # repeats skipped, new ones kept
@@ -77,7 +77,7 @@ def test_an_old_database_is_upgraded_without_losing_events(tmp_path):
         )
         assert "stores" not in sa.inspect(connection).get_table_names()
     engine.dispose()
-    store = EventStore(url)  # opening migrates to the newest schema
+    store = EventTable(url)  # opening migrates to the newest schema
     with store.engine.connect() as connection:
         stored = set(connection.scalars(sa.text("SELECT id FROM events")))
         backfilled = set(connection.scalars(sa.text("SELECT id FROM stores")))
@@ -87,7 +87,7 @@ def test_an_old_database_is_upgraded_without_losing_events(tmp_path):
 
 
 def test_retention_deletes_only_events_older_than_the_limit(tmp_path):
-    store = EventStore(_sqlite(tmp_path))
+    store = EventTable(_sqlite(tmp_path))
     events = list(synthetic_events(200, seed=4, days=10))
     store.add(events)
     now = events[-1].end
@@ -180,7 +180,7 @@ def test_a_batch_sent_twice_after_a_crash_is_stored_once(tmp_path, pg_url):
     events = list(synthetic_events(80, seed=7))
     queue = Outbox(tmp_path / "outbox.sqlite")
     queue.put(event_to_row(event) for event in events)
-    store = EventStore(pg_url)
+    store = EventTable(pg_url)
     store.add(events[:50])  # delivered, but the crash came before the queue was trimmed
     store.close()
     queue.close()
@@ -196,7 +196,7 @@ def test_an_unreachable_server_without_an_outbox_is_a_user_error():
 def test_the_demo_replaces_its_own_events_and_no_others(tmp_path):
     url = _sqlite(tmp_path)
     demo_id = load_store(DEMO_STORE).id
-    store = EventStore(url)
+    store = EventTable(url)
     store.add(synthetic_events(40, seed=8))
     with store.engine.begin() as connection:
         connection.execute(sa.text("UPDATE events SET store = :demo WHERE seq <= 10"), {"demo": demo_id})

@@ -18,11 +18,11 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
+from storemood.database.engine import DatabaseUnavailable, is_sqlite, safe_url
+from storemood.database.event_table import EventTable, Row, event_to_row
 from storemood.errors import UserError
-from storemood.events import VisitEvent
 from storemood.paths import data_dir
-from storemood.store.database import DatabaseUnavailable, is_sqlite, safe_url
-from storemood.store.events import EventStore, Row, event_to_row
+from storemood.visit_record import VisitEvent
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +81,11 @@ class EventWriter:
     def __init__(self, url: str | None, outbox_path: Path | None = None, retry_s: float = 10.0) -> None:
         self.url = url
         self.retry_s = retry_s
-        self._store: EventStore | None = None
+        self._store: EventTable | None = None
         self._next_try = 0.0
         self.outbox: Outbox | None = None
         if url is None or is_sqlite(url) or outbox_path is None:
-            self._store = EventStore(url)
+            self._store = EventTable(url)
             return
         self.outbox = Outbox(outbox_path)
         self.deliver()
@@ -113,7 +113,7 @@ class EventWriter:
         sent = 0
         try:
             if self._store is None:
-                self._store = EventStore(self.url)
+                self._store = EventTable(self.url)
             while batch := self.outbox.head(DELIVERY_BATCH):
                 self._store.add_rows([row for _, row in batch])
                 self.outbox.drop_through(batch[-1][0])

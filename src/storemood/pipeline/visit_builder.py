@@ -15,9 +15,9 @@ from datetime import datetime
 import numpy as np
 
 from storemood.config import Camera, Zone
-from storemood.events import VisitEvent
 from storemood.pipeline.runner import FrameResult
 from storemood.pipeline.zones import ZoneMapper
+from storemood.visit_record import VisitEvent
 
 
 @dataclass

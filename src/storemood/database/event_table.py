@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from storemood.events import VisitEvent
-from storemood.store.database import open_database
-from storemood.store.schema import EMOTION_COLUMNS, events, stores
+from storemood.database.engine import open_database
+from storemood.database.schema import EMOTION_COLUMNS, events, stores
+from storemood.visit_record import VisitEvent
 
 Row = dict[str, object]
 
@@ -53,10 +53,10 @@ def _insert_ignoring_duplicates(engine: Engine, table: sa.Table, key: str):
     return dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
 
 
-class EventStore:
+class EventTable:
     """The events table of one database, opened (and migrated) once.
 
-    >>> store = EventStore("sqlite://")          # an in-memory database
+    >>> store = EventTable("sqlite://")          # an in-memory database
     >>> store.count()
     0
     """
@@ -115,7 +115,7 @@ class EventStore:
     def close(self) -> None:
         self.engine.dispose()
 
-    def __enter__(self) -> EventStore:
+    def __enter__(self) -> EventTable:
         return self
 
     def __exit__(self, *_exc) -> None:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from storemood.emotions import FER7
-from storemood.events import VisitEvent
+from storemood.visit_record import VisitEvent
 
 EPOCH = datetime(2026, 11, 1, tzinfo=UTC)
 

@@ -48,7 +48,7 @@ class Base(DeclarativeBase):
 
 
 class EventRow(Base):
-    """One visit of one track to one zone (see :class:`storemood.events.VisitEvent`)."""
+    """One visit of one track to one zone (see :class:`storemood.visit_record.VisitEvent`)."""
 
     __tablename__ = "events"
 

@@ -1,6 +1,6 @@
 """Alembic environment: storemood runs migrations programmatically on an open connection.
 
-``storemood.store.database.migrate`` passes the connection in ``config.attributes["connection"]``; there
+``storemood.database.engine.migrate`` passes the connection in ``config.attributes["connection"]``; there
 is no alembic.ini and no offline (SQL script) mode.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from storemood.store.schema import Base
+from storemood.database.schema import Base
 
 connection = context.config.attributes["connection"]
 context.configure(

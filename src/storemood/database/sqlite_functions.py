@@ -1,7 +1,7 @@
 """SQL functions that SQLite lacks, registered on every SQLite connection storemood opens.
 
 - ``storemood_local_bucket(start, zone, unit)``: the local hour or day of a UTC time
-  (:func:`storemood.store.timezones.local_bucket`); PostgreSQL uses ``AT TIME ZONE`` instead.
+  (:func:`storemood.database.timezones.local_bucket`); PostgreSQL uses ``AT TIME ZONE`` instead.
 - ``storemood_median(value)``: the median of a group, the mean of the two middle values when the group
   is even (what PostgreSQL's ``percentile_cont(0.5)`` gives). As an aggregate it lets a report compute
   the median dwell in the same single pass as its other figures; the portable alternative, ranking
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import statistics
 
-from storemood.store.timezones import local_bucket
+from storemood.database.timezones import local_bucket
 
 
 class Median:
