@@ -27,7 +27,9 @@ import numpy as np
 
 from bench_detectors import one_thread
 from storemood.pipeline.demo import SHOPPERS, Shopper, build_store_clip
-from storemood.pipeline.runner import FrameResult, RunOptions, run_source
+from storemood.pipeline.frames import FrameResult
+from storemood.pipeline.loop import run_source
+from storemood.pipeline.options import RunOptions
 from storemood.pipeline.sources import VideoSource
 
 FPS = 30.0

@@ -29,8 +29,9 @@ from storemood.emotions import FER7
 from storemood.model_metadata import ModelInfo
 from storemood.paths import DEFAULT_MODEL
 from storemood.pipeline.demo import build_store_clip
+from storemood.pipeline.loop import run_source
+from storemood.pipeline.options import RunOptions
 from storemood.pipeline.retail import build_sinks, demo_sinks
-from storemood.pipeline.runner import RunOptions, run_source
 from vision_fixtures import linear_model
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -10,7 +10,7 @@ import pytest
 
 from storemood.config import Camera, Product, Zone
 from storemood.emotions import FER7
-from storemood.pipeline.runner import FrameResult
+from storemood.pipeline.frames import FrameResult
 from storemood.pipeline.visit_builder import EventBuilder
 from storemood.vision.faces import Faces
 from storemood.visit_record import VisitEvent

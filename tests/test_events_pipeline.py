@@ -15,8 +15,9 @@ import sqlalchemy as sa
 from storemood.database.engine import create_db_engine
 from storemood.emotions import FER7
 from storemood.model_metadata import ModelInfo
+from storemood.pipeline.loop import run_source
+from storemood.pipeline.options import RunOptions
 from storemood.pipeline.retail import build_sinks, run_store
-from storemood.pipeline.runner import RunOptions, run_source
 from vision_fixtures import linear_model
 
 STORE_YAML = """

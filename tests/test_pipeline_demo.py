@@ -8,7 +8,7 @@ import pytest
 from storemood.emotions import FER7
 from storemood.model_metadata import ModelInfo
 from storemood.pipeline.demo import SHOPPERS, build_store_clip, format_summary, run_demo, run_demo_pipeline
-from storemood.pipeline.runner import RunOptions
+from storemood.pipeline.options import RunOptions
 from storemood.vision.detectors import create_detector
 from vision_fixtures import linear_model, shipped_model
 

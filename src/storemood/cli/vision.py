@@ -206,7 +206,7 @@ def detect(args: argparse.Namespace) -> int:
 
 
 def _run_options(args: argparse.Namespace):
-    from storemood.pipeline.runner import RunOptions
+    from storemood.pipeline.options import RunOptions
 
     _check_positive(every=args.every, max_frames=args.max_frames, min_face=args.min_face, threads=args.threads)
     return RunOptions(
@@ -234,8 +234,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_store(args, options)
     if args.store is None and (args.camera or args.db):
         raise UserError("--camera and --db need --store (the store layout that maps faces to zones)")
+    from storemood.pipeline.loop import run_source
     from storemood.pipeline.retail import build_sinks
-    from storemood.pipeline.runner import run_source
 
     sinks = [*_view_sinks(args), *build_sinks(args.store, args.camera, args.db)]
     summary = run_source(args.source, options, sinks=sinks)
@@ -297,8 +297,8 @@ def demo(args: argparse.Namespace) -> int:
     """Handler of ``storemood demo``."""
     from storemood.pipeline.annotate import AnnotatedVideoWriter
     from storemood.pipeline.demo import CLIP_FPS, format_summary, run_demo
+    from storemood.pipeline.options import RunOptions
     from storemood.pipeline.retail import demo_report, demo_sinks
-    from storemood.pipeline.runner import RunOptions
 
     sinks = [AnnotatedVideoWriter(args.output, fps=CLIP_FPS)] if args.output else []
     summary, clip = run_demo(RunOptions(model=args.model, progress=not args.json), sinks=[*sinks, *demo_sinks(args.db)])

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from storemood.errors import UserError
-from storemood.pipeline.runner import FrameResult
+from storemood.pipeline.frames import FrameResult
 from storemood.vision.faces import Faces
 from storemood.vision.stills import ImageFaces
 

@@ -19,7 +19,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from storemood.pipeline.runner import RunOptions, RunSummary, Sink, run_source
+from storemood.pipeline.frames import Sink
+from storemood.pipeline.loop import run_source
+from storemood.pipeline.options import RunOptions
+from storemood.pipeline.summary import RunSummary
 
 CLIP_SIZE = (640, 480)  # width, height
 CLIP_FPS = 15.0

@@ -19,7 +19,9 @@ from storemood.config import DEMO_STORE, StoreLayout, load_store
 from storemood.database.event_table import EventTable
 from storemood.database.outbox import EventWriter, default_outbox_path
 from storemood.errors import UserError
-from storemood.pipeline.runner import FrameResult, RunOptions, Terminated, sigterm_as_interrupt
+from storemood.pipeline.frames import FrameResult
+from storemood.pipeline.loop import Terminated, sigterm_as_interrupt
+from storemood.pipeline.options import RunOptions
 from storemood.pipeline.visit_builder import EventBuilder
 
 log = logging.getLogger(__name__)
@@ -125,7 +127,7 @@ def _collect(results, expected: int) -> dict[str, dict]:
 
 def _camera_worker(store: Path, camera_id: str, db_url: str | None, options: RunOptions, results) -> None:
     """One camera's run in its own process; reports a summary (or the error) on ``results``."""
-    from storemood.pipeline.runner import run_source
+    from storemood.pipeline.loop import run_source
 
     try:
         layout = load_store(store)

@@ -15,7 +15,7 @@ from datetime import datetime
 import numpy as np
 
 from storemood.config import Camera, Zone
-from storemood.pipeline.runner import FrameResult
+from storemood.pipeline.frames import FrameResult
 from storemood.pipeline.zones import ZoneMapper
 from storemood.visit_record import VisitEvent
 

@@ -11,7 +11,9 @@ import pytest
 from storemood.emotions import FER7
 from storemood.model_metadata import ModelInfo
 from storemood.pipeline.annotate import AnnotatedVideoWriter
-from storemood.pipeline.runner import FramePipeline, FrameResult, RunOptions, run_source
+from storemood.pipeline.frames import FrameResult
+from storemood.pipeline.loop import FramePipeline, run_source
+from storemood.pipeline.options import RunOptions
 from vision_fixtures import linear_model
 
 

@@ -1,0 +1,191 @@
+"""The frame loop: Source → Detector → Tracker → Classifier → Smoother → sinks.
+
+:func:`run_source` opens the source, builds the :class:`FramePipeline` (the vision stages of one camera),
+and hands every analysed frame to the sinks (see :mod:`storemood.pipeline.frames`). Ctrl-C and SIGTERM end
+a run early and still close every sink, so open visits are flushed.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from storemood.pipeline.frames import FrameResult, Sink
+from storemood.pipeline.options import RunOptions
+from storemood.pipeline.sources import Frame, VideoSource
+from storemood.pipeline.summary import RunSummary, SummarySink
+from storemood.vision.faces import Faces
+
+
+class FramePipeline:
+    """The vision stages for one camera: detect, track, classify (on schedule), smooth.
+
+    >>> pipeline = FramePipeline(RunOptions())        # doctest: +SKIP
+    >>> result = pipeline.process(frame)              # doctest: +SKIP (a sources.Frame)
+    """
+
+    def __init__(self, options: RunOptions) -> None:
+        from storemood.vision.classifier import EmotionClassifier
+        from storemood.vision.detectors import create_detector
+        from storemood.vision.smoother import ClassificationSchedule, EmotionSmoother
+        from storemood.vision.tracker import FaceTracker
+
+        self.classifier = EmotionClassifier(options.model, threads=options.threads, mirror=options.mirror)
+        self.detector = create_detector(options.detector, options.min_face, options.score_threshold, options.threads)
+        self.tracker = FaceTracker(max_missed=options.max_missed)
+        self.schedule = ClassificationSchedule(options.classify_hz)
+        self.smoother = EmotionSmoother(options.half_life)
+        self.classes = self.classifier.classes
+        self.classified_faces = 0
+
+    def process(self, frame: Frame) -> FrameResult:
+        """Run every stage on one frame."""
+        faces, ended = self.tracker.update(self.detector.detect(frame.image))
+        readings = np.full((len(faces), len(self.classes)), np.nan, np.float32)
+        due = self.schedule.due(faces.track_ids, frame.seconds)
+        if due.any():
+            readings[due] = self.classifier.classify_faces(frame.image, faces.select(due))
+            self.classified_faces += int(due.sum())
+        smoothed = self.smoother.update(faces.track_ids, readings, frame.seconds)
+        self._forget(ended)
+        return FrameResult(
+            index=frame.index,
+            timestamp=frame.timestamp,
+            shape=frame.image.shape[:2],
+            faces=faces.with_(probabilities=smoothed),
+            classes=self.classes,
+            ended_tracks=ended,
+            image=frame.image,
+        )
+
+    def finish(self, last: FrameResult) -> FrameResult:
+        """A last, face-less result at the last frame that ends every open track."""
+        ended = self.tracker.close()
+        self._forget(ended)
+        return replace(last, faces=Faces.empty(), ended_tracks=ended, image=None)
+
+    def _forget(self, ended: list[int]) -> None:
+        self.schedule.forget(ended)
+        self.smoother.forget(ended)
+
+
+def run_source(
+    source: str | Path,
+    options: RunOptions | None = None,
+    sinks: Sequence[Sink] = (),
+    pipeline: FramePipeline | None = None,
+) -> RunSummary:
+    """Run the pipeline on one source, handing every analysed frame to ``sinks``.
+
+    Every sink's ``close()`` is called exactly once when the run ends, normally, on Ctrl-C or SIGTERM (which end
+    the run early and still returns a summary, ``interrupted=True``) or on an error (re-raised).
+    ``pipeline`` lets a caller reuse already-loaded models (a :class:`FramePipeline`).
+    """
+    options = options or RunOptions()
+    with ExitStack() as closing:
+        for sink in sinks:
+            closing.callback(sink.close)
+        video = VideoSource(source, realtime=options.realtime, start_time=options.start_time)
+        closing.callback(video.close)
+        pipeline = pipeline or FramePipeline(options)  # after the source: a bad source fails fast
+        summary = SummarySink(pipeline.classes)
+        loop = FrameLoop(video, pipeline, [summary, *sinks], options)
+        started = time.perf_counter()
+        loop.run()
+        seconds = time.perf_counter() - started
+    return RunSummary(
+        source=str(source),
+        frames=loop.frames_read,
+        analysed_frames=summary.analysed_frames,
+        faces=summary.faces,
+        classified_faces=pipeline.classified_faces,
+        seconds=seconds,
+        skipped_frames=video.skipped_frames,
+        dropped_frames=video.dropped_frames,
+        reconnects=video.reconnects,
+        interrupted=loop.interrupted,
+        classes=pipeline.classes,
+        tracks=sorted(summary.tracks.values(), key=lambda track: track.id),
+    )
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be, so a stopped service flushes its open visits too."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough: a second must not cut the flush short
+    raise Terminated
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within this block SIGTERM (``docker stop``, ``systemctl stop``, ``kill``) ends the run like Ctrl-C.
+
+    Only the main thread can receive signals, so elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        if signal.getsignal(signal.SIGTERM) is _raise_terminated:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class FrameLoop:
+    """Reads frames, analyses every ``options.every``-th one, feeds the sinks, shows progress."""
+
+    def __init__(self, video: VideoSource, pipeline: FramePipeline, sinks: list[Sink], options: RunOptions):
+        self.video, self.pipeline, self.sinks, self.options = video, pipeline, sinks, options
+        self.frames_read = 0
+        self.interrupted = False
+        self.last: FrameResult | None = None
+
+    def run(self) -> None:
+        """Until the source ends, ``max_frames`` are read, or Ctrl-C or SIGTERM; then end the open tracks."""
+        try:
+            with sigterm_as_interrupt(), self._progress_bar() as bar:
+                for frame in self.video.frames():
+                    self._handle(frame)
+                    bar.update(1)
+                    if self.options.max_frames is not None and self.frames_read >= self.options.max_frames:
+                        break
+        except KeyboardInterrupt:
+            self.interrupted = True
+        if self.last is not None:
+            self._emit(self.pipeline.finish(self.last))
+
+    def _handle(self, frame: Frame) -> None:
+        self.frames_read += 1
+        if frame.index % max(1, self.options.every) == 0:
+            self.last = self.pipeline.process(frame)
+            self._emit(self.last)
+
+    def _emit(self, result: FrameResult) -> None:
+        for sink in self.sinks:
+            sink.on_frame(result)
+
+    def _progress_bar(self) -> tqdm:
+        total = self.video.frame_count
+        if self.options.max_frames is not None:
+            total = min(total or self.options.max_frames, self.options.max_frames)
+        return tqdm(
+            total=total,
+            unit="frame",
+            desc=Path(self.video.spec).name or self.video.spec,
+            disable=not self.options.progress,
+            leave=False,
+            file=sys.stderr,
+        )
