@@ -173,6 +173,12 @@ def load_store(path: Path | str) -> StoreLayout:
     """Read and validate a store.yaml; any problem becomes one UserError naming the file, line and key.
 
     Relative file sources are resolved against the YAML file's folder, so a layout can ship beside its clips.
+
+    >>> layout = load_store(EXAMPLE_STORE)                  # the commented example that ships with storemood
+    >>> layout.id, [camera.id for camera in layout.cameras]
+    ('downtown-01', ['aisle-3', 'endcap-1'])
+    >>> layout.camera("aisle-3").zones[0].product.brand
+    'Acme'
     """
     path = Path(path)
     if not path.is_file():

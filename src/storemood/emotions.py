@@ -64,7 +64,11 @@ NAMED_SETS: dict[str, tuple[str, ...]] = {"all": FER7, "fer7": FER7, "retail4": 
 
 
 def canonical(name: str) -> str:
-    """Map a label or synonym (any case) to its canonical name, or raise a UserError naming it."""
+    """Map a label or synonym (any case) to its canonical name, or raise a UserError naming it.
+
+    >>> canonical("Happiness"), canonical("scared")
+    ('happy', 'fear')
+    """
     key = name.strip().lower()
     if key not in SYNONYMS:
         known = ", ".join(sorted(set(SYNONYMS.values())))
@@ -77,6 +81,11 @@ def resolve_classes(spec: str | Sequence[str] | None) -> tuple[str, ...]:
 
     Custom subsets keep the canonical order whatever order they were written in, so two runs asked for
     the same set always produce models with the same output columns.
+
+    >>> resolve_classes("retail4")
+    ('disgust', 'happy', 'neutral', 'surprise')
+    >>> resolve_classes("surprised,joy")
+    ('happy', 'surprise')
     """
     if spec is None:
         return FER7
@@ -98,7 +107,11 @@ def valence(probabilities: dict[str, float]) -> float:
 
 
 def restrict(probabilities: Iterable[Sequence[float]], classes: Sequence[str], subset: Sequence[str]):
-    """Keep only the columns of ``subset`` from rows of probabilities over ``classes``, renormalised."""
+    """Keep only the columns of ``subset`` from rows of probabilities over ``classes``, renormalised.
+
+    >>> restrict([[0.1, 0.6, 0.3]], ["angry", "happy", "neutral"], ["happy", "neutral"]).round(2).tolist()
+    [[0.67, 0.33]]
+    """
     import numpy as np
 
     columns = [classes.index(name) for name in subset]

@@ -4,8 +4,19 @@ ONNX models (the normal case) run through the runtime's own ``EmotionClassifier`
 exactly what ``storemood run`` would see, and nothing here needs a training framework: metrics are plain
 numpy. Training checkpoints (``.pt``) are handed to ``storemood.training.evaluate``, imported only then.
 
->>> report = evaluate_model(DEFAULT_MODEL, "faces/val", classes=RETAIL4)   # doctest: +SKIP
->>> report["accuracy"], report["per_class"]["happy"]["recall"]             # doctest: +SKIP
+``evaluate_model(model, data)`` reads a labelled data set (``storemood evaluate``); the same measurement on
+faces already in memory, here the one face of a photo that ships with scikit-image:
+
+>>> import cv2
+>>> from skimage import data
+>>> from storemood.vision.crop import crop_faces
+>>> from storemood.vision.detectors import create_detector
+>>> photo = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+>>> crops = crop_faces(cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY), create_detector().detect(photo), 48)
+>>> faces = ImageSet.from_names(crops, ["happy"], ("happy", "neutral"), ["astronaut"])
+>>> report = evaluate_predictor(open_predictor(None), faces)     # the shipped model, restricted to 2 classes
+>>> report["n"], report["accuracy"], report["confusion"]
+(1, 1.0, [[1, 0], [0, 0]])
 """
 
 from __future__ import annotations
@@ -90,6 +101,11 @@ def classification_metrics(true: np.ndarray, probabilities: np.ndarray, classes:
 
     Macro-F1 averages over the classes that occur in the data or the predictions (as scikit-learn does), so
     a class absent from a small evaluation set does not count as a zero.
+
+    >>> probabilities = np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8]])
+    >>> metrics = classification_metrics(np.array([0, 0, 1]), probabilities, ["happy", "sad"])
+    >>> round(metrics["accuracy"], 3), metrics["per_class"]["sad"]["precision"], metrics["confusion"]
+    (0.667, 0.5, [[1, 1], [0, 1]])
     """
     confusion = confusion_matrix(true, probabilities.argmax(axis=1), len(classes))
     hits = np.diag(confusion).astype(np.float64)

@@ -15,7 +15,11 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
-    """Scale 16-bit or float images to 8 bits; 8-bit images pass through."""
+    """Scale 16-bit or float images to 8 bits; 8-bit images pass through.
+
+    >>> to_uint8(np.array([0, 32768, 65535], np.uint16)).tolist(), to_uint8(np.array([0.0, 0.5, 1.0])).tolist()
+    ([0, 128, 255], [0, 127, 255])
+    """
     if image.dtype == np.uint8:
         return image
     if image.dtype == np.uint16:
@@ -25,7 +29,12 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 
 
 def to_bgr(image: np.ndarray) -> np.ndarray:
-    """Any image (gray, BGR, BGRA; any depth) as 8-bit 3-channel BGR."""
+    """Any image (gray, BGR, BGRA; any depth) as 8-bit 3-channel BGR.
+
+    >>> image = to_bgr(np.zeros((480, 640), np.uint16))
+    >>> image.shape, image.dtype
+    ((480, 640, 3), dtype('uint8'))
+    """
     image = to_uint8(image)
     if image.ndim == 2 or image.shape[2] == 1:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
@@ -35,7 +44,11 @@ def to_bgr(image: np.ndarray) -> np.ndarray:
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
-    """Any image (gray, BGR, BGRA; any depth) as 8-bit single-channel grayscale."""
+    """Any image (gray, BGR, BGRA; any depth) as 8-bit single-channel grayscale.
+
+    >>> to_gray(np.zeros((480, 640, 4), np.uint8)).shape
+    (480, 640)
+    """
     image = to_uint8(image)
     if image.ndim == 2:
         return image
@@ -46,7 +59,14 @@ def to_gray(image: np.ndarray) -> np.ndarray:
 
 
 def decode_file(path: Path | str) -> np.ndarray | None:
-    """The image at ``path`` as stored (any depth and channels), or None if it cannot be decoded."""
+    """The image at ``path`` as stored (any depth and channels), or None if it cannot be decoded.
+
+    >>> from matplotlib import cbook
+    >>> decode_file(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).shape
+    (600, 512, 3)
+    >>> decode_file(__file__) is None         # not an image
+    True
+    """
     data = np.fromfile(str(path), dtype=np.uint8)
     if data.size == 0:
         return None
@@ -54,7 +74,12 @@ def decode_file(path: Path | str) -> np.ndarray | None:
 
 
 def read_face(path: Path | str, size: int) -> np.ndarray | None:
-    """A face image file as ``size x size`` 8-bit grayscale, or None if it cannot be decoded."""
+    """A face image file as ``size x size`` 8-bit grayscale, or None if it cannot be decoded.
+
+    >>> from matplotlib import cbook
+    >>> read_face(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False), 48).shape
+    (48, 48)
+    """
     image = decode_file(path)
     if image is None:
         return None
@@ -62,7 +87,11 @@ def read_face(path: Path | str, size: int) -> np.ndarray | None:
 
 
 def resize_square(gray: np.ndarray, size: int) -> np.ndarray:
-    """Resize to ``size x size``: area averaging when shrinking (no aliasing), bilinear when growing."""
+    """Resize to ``size x size``: area averaging when shrinking (no aliasing), bilinear when growing.
+
+    >>> resize_square(np.zeros((120, 90), np.uint8), 48).shape
+    (48, 48)
+    """
     if gray.shape[:2] == (size, size):
         return gray
     shrinking = min(gray.shape[:2]) > size

@@ -11,9 +11,26 @@ connection, so each report is one grouped pass over the events; hour and day buc
 and on SQLite to ``strftime`` for UTC or to the ``storemood_local_bucket`` function registered beside
 ``storemood_median``.
 
->>> from storemood.database.engine import open_database
->>> aggregate(open_database("sqlite://"), "product")
-[]
+>>> from datetime import UTC, datetime, timedelta
+>>> from storemood.database.event_table import EventTable
+>>> from storemood.visit_record import VisitEvent
+>>> def visit(sku, brand, emotion, seconds):
+...     start = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+...     probabilities = {name: 0.9 if name == emotion else 0.1 / 6 for name in EMOTION_COLUMNS}
+...     return VisitEvent("s1", "cam1", f"zone-{sku}", sku, brand, 1, start, start + timedelta(seconds=seconds),
+...                       frames=int(seconds * 15), probabilities=probabilities, dominant_emotion=emotion,
+...                       face_score=0.9, face_size=90.0)
+>>> table = EventTable("sqlite://")                     # an in-memory database
+>>> table.add([visit("A1", "Acme", "happy", 4), visit("A1", "Acme", "neutral", 2), visit("B2", "Bolt", "sad", 8)])
+3
+>>> [(row.key, row.visits, row.dwell_median_s, row.shares["happy"]) for row in aggregate(table.engine, "product")]
+[('A1', 2, 3.0, 0.5), ('B2', 1, 8.0, 0.0)]
+>>> overall(table.engine).visits, compare(table.engine, "Acme", "Bolt", by="brand").a.visits
+(3, 2)
+>>> dwell_distribution(table.engine, "brand")         # visits per dwell bin (DWELL_EDGES)
+{'Acme': [0, 2, 0, 0, 0, 0], 'Bolt': [0, 0, 1, 0, 0, 0]}
+>>> [(product.id, product.brand, product.visits) for product in list_products(table.engine)]
+[('A1', 'Acme', 2), ('B2', 'Bolt', 1)]
 """
 
 from __future__ import annotations

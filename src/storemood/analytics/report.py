@@ -2,6 +2,26 @@
 
 :func:`build_report` runs the queries once; the ``to_*`` functions only format what it returned, so every
 format shows the same numbers. The HTML page embeds its PNG charts as base64 and needs no other file.
+
+>>> from datetime import UTC, datetime
+>>> from storemood.database.event_table import EventTable
+>>> from storemood.visit_record import VisitEvent
+>>> table = EventTable("sqlite://")                     # an in-memory database
+>>> build_report(table.engine, "product")
+Traceback (most recent call last):
+storemood.errors.UserError: no visit events match (empty database)
+>>> happy = {name: 1.0 if name == "happy" else 0.0 for name in FER7}
+>>> table.add([VisitEvent("s1", "cam1", "z1", "A1", "Acme", 1, datetime(2026, 12, 1, 10, 0, 0, tzinfo=UTC),
+...                       datetime(2026, 12, 1, 10, 0, 5, tzinfo=UTC), frames=75, probabilities=happy,
+...                       dominant_emotion="happy", face_score=0.9, face_size=90.0)])
+1
+>>> report = build_report(table.engine, "product")
+>>> [(row.key, row.visits, row.valence) for row in report.rows]
+[('A1', 1, 1.0)]
+>>> json.loads(to_json(report))["rows"][0]["dwell_median_s"], len(to_csv(report).splitlines())
+(5.0, 2)
+>>> to_html(table.engine, report).startswith("<!doctype html>")
+True
 """
 
 from __future__ import annotations

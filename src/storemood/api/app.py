@@ -54,7 +54,18 @@ def require_token(
 
 
 def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
-    """The app serving ``engine``'s events (the caller opens the database and disposes of it)."""
+    """The app serving ``engine``'s events (the caller opens the database and disposes of it).
+
+    >>> import tempfile
+    >>> from fastapi.testclient import TestClient
+    >>> from storemood.database.engine import open_database
+    >>> engine = open_database(f"sqlite:///{tempfile.mkdtemp()}/events.db")    # a new, empty database
+    >>> client = TestClient(create_app(engine))
+    >>> client.get("/api/health").json()
+    {'status': 'ok'}
+    >>> client.get("/api/aggregates/product").json()["rows"]
+    []
+    """
     app = FastAPIOffline(
         title="storemood",
         version=__version__,

@@ -74,7 +74,13 @@ class ImageSet:
 def stratified_split(
     data: ImageSet, fractions: tuple[float, float, float] = (0.72, 0.14, 0.14), seed: int = 0
 ) -> dict[str, ImageSet]:
-    """Split into train/val/test keeping each class's share, reproducibly for a given seed."""
+    """Split into train/val/test keeping each class's share, reproducibly for a given seed.
+
+    >>> faces = ImageSet.from_names(np.zeros((100, 48, 48), np.uint8), ["happy"] * 50 + ["sad"] * 50,
+    ...                             ("happy", "sad"), [f"face{i}.png" for i in range(100)])
+    >>> {name: part.counts() for name, part in stratified_split(faces).items()}
+    {'train': {'happy': 36, 'sad': 36}, 'val': {'happy': 7, 'sad': 7}, 'test': {'happy': 7, 'sad': 7}}
+    """
     rng = np.random.default_rng(seed)
     parts: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
     for label in range(len(data.classes)):

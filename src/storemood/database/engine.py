@@ -34,6 +34,11 @@ class DatabaseUnavailable(UserError):
 
 
 def is_sqlite(url: str) -> bool:
+    """Whether ``url`` names a SQLite database (a local file or memory), as opposed to a server.
+
+    >>> is_sqlite("sqlite:///shop.db"), is_sqlite("postgresql://db.example/chain")
+    (True, False)
+    """
     return make_url(url).get_backend_name() == "sqlite"
 
 
@@ -110,7 +115,11 @@ def migrate(engine: Engine, revision: str = "head") -> None:
 
 
 def safe_url(url: str | sa.URL) -> str:
-    """The URL with any password masked, fit for messages and logs."""
+    """The URL with any password masked, fit for messages and logs.
+
+    >>> safe_url("postgresql://storemood:secret@db.example/chain")
+    'postgresql://storemood:***@db.example/chain'
+    """
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:

@@ -21,7 +21,14 @@ BUCKET_FORMATS = {"hour": "%Y-%m-%dT%H:00", "day": "%Y-%m-%d"}
 
 @lru_cache(maxsize=256)
 def check_timezone(name: str) -> ZoneInfo:
-    """The zone called ``name``, or a UserError that says how zones are named."""
+    """The zone called ``name``, or a UserError that says how zones are named.
+
+    >>> check_timezone("Europe/Paris")
+    zoneinfo.ZoneInfo(key='Europe/Paris')
+    >>> check_timezone("Paris")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    storemood.errors.UserError: unknown time zone 'Paris'; use an IANA name such as UTC, Europe/Paris or ...
+    """
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -37,5 +44,9 @@ def _local_bucket(minute: str, zone: str, unit: str) -> str:
 
 
 def local_bucket(stored: str | None, zone: str, unit: str) -> str | None:
-    """The local hour or day of a UTC time as SQLite stores it (``2026-11-22 09:30:00.000000``)."""
+    """The local hour or day of a UTC time as SQLite stores it (``2026-11-22 09:30:00.000000``).
+
+    >>> local_bucket("2026-11-22 23:30:00.000000", "Europe/Paris", "hour"), local_bucket(None, "UTC", "day")
+    ('2026-11-23T00:00', None)
+    """
     return None if stored is None else _local_bucket(stored[:16], zone, unit)

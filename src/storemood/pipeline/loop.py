@@ -29,8 +29,14 @@ from storemood.vision.faces import Faces
 class FramePipeline:
     """The vision stages for one camera: detect, track, classify (on schedule), smooth.
 
-    >>> pipeline = FramePipeline(RunOptions())        # doctest: +SKIP
-    >>> result = pipeline.process(frame)              # doctest: +SKIP (a sources.Frame)
+    >>> import cv2
+    >>> from datetime import datetime, timezone
+    >>> from skimage import data
+    >>> photo = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    >>> pipeline = FramePipeline(RunOptions())
+    >>> result = pipeline.process(Frame(0, datetime.now(timezone.utc), 0.0, photo))
+    >>> result.faces.track_ids.tolist(), result.classes[result.faces.probabilities[0].argmax()]
+    ([1], 'happy')
     """
 
     def __init__(self, options: RunOptions) -> None:

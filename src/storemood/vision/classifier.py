@@ -4,8 +4,15 @@ The model describes itself in its ONNX metadata (``storemood.model_metadata.Mode
 ``storemood``): class names and order, input size, channels, layout and normalisation. Nothing about the
 model is hard-coded here, so a retrained model with a different input size or class set just works.
 
->>> classifier = EmotionClassifier()                           # doctest: +SKIP (the shipped model)
->>> probabilities = classifier.classify_faces(frame, faces)    # doctest: +SKIP, (N, 7) rows sum to 1
+>>> import cv2
+>>> from skimage import data
+>>> from storemood.vision.detectors import create_detector
+>>> photo = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+>>> faces = create_detector("blazeface").detect(photo)
+>>> classifier = EmotionClassifier()                  # the shipped model
+>>> probabilities = classifier.classify_faces(photo, faces)
+>>> probabilities.shape, classifier.classes[probabilities[0].argmax()]
+((1, 7), 'happy')
 """
 
 from __future__ import annotations

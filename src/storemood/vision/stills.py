@@ -28,7 +28,12 @@ def check_images_exist(paths: Sequence[Path]) -> None:
 
 
 def read_image(path: Path) -> np.ndarray:
-    """The image at ``path`` as 8-bit BGR, or a UserError when it is missing or not an image."""
+    """The image at ``path`` as 8-bit BGR, or a UserError when it is missing or not an image.
+
+    >>> read_image(Path("no-such-photo.jpg"))
+    Traceback (most recent call last):
+    storemood.errors.UserError: image no-such-photo.jpg does not exist
+    """
     check_images_exist([path])
     image = image_io.decode_file(path)
     if image is None or image.size == 0:
@@ -73,7 +78,15 @@ class ImageFaces:
 
 
 def analyse_image(path: Path, detector: Detector, classifier: EmotionClassifier) -> ImageFaces:
-    """Detect the faces of one image file and classify them all in one batch."""
+    """Detect the faces of one image file and classify them all in one batch.
+
+    >>> from matplotlib import cbook
+    >>> from storemood.vision.detectors import create_detector
+    >>> photo = Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    >>> found = analyse_image(photo, create_detector(), EmotionClassifier())
+    >>> len(found.faces), found.to_dict()["faces"][0]["emotion"]
+    (1, 'neutral')
+    """
     image = read_image(path)
     faces = detector.detect(image)
     faces = faces.with_(probabilities=classifier.classify_faces(image, faces))
