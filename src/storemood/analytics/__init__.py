@@ -1,1 +1,6 @@
-"""analytics."""
+"""Analytics of stored visit events: aggregates per product, brand, zone, camera, store, hour or day
+(``queries``), reports as table, CSV, JSON and HTML (``report``) and their charts (``plots``).
+
+Works on events only: imports ``database/`` (the schema it queries), ``emotions`` and ``errors``; never
+``vision/``, ``pipeline/``, ``api/`` or ``training/``.
+"""

@@ -2,7 +2,8 @@
 
 Each area module (``cli/training.py``, ``cli/vision.py``, ...) exposes ``register(subparsers)`` and keeps
 its handlers thin: parse, call a package function, print. Heavy imports happen inside handlers so that
-``storemood --help`` stays instant.
+``storemood --help`` stays instant. The one package that may import every other; within storemood only ``__main__``
+imports it.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Per-frame vision: face detectors, face crops, the ONNX emotion classifier, the tracker and the smoother.
 
-Nothing here imports ``training/`` or ``database/``: the runtime needs no training framework, and no pixels
-ever reach storage. See ``storemood.pipeline.loop`` for how the stages are chained.
+Imports only ``image_io``, ``model_metadata``, ``paths`` and ``errors``; never ``training/`` (the runtime
+needs no training framework) or ``database/`` (no pixels ever reach storage). ``storemood.pipeline.loop``
+chains the stages.
 """
