@@ -18,6 +18,10 @@ class ModelInfo:
 
     Input: float32 tensor ``(N, size, size, channels)`` (``layout="NHWC"``) of pixel values ``p``
     normalised as ``(p / 255 - mean) / std``. Output: ``(N, len(classes))`` probabilities.
+
+    >>> info = ModelInfo(classes=("happy", "neutral"), arch="mood-resnet")
+    >>> ModelInfo.from_json(info.to_json()) == info
+    True
     """
 
     classes: tuple[str, ...]

@@ -32,7 +32,11 @@ class MalformedRow(ValueError):
 
 
 def emotion_name(value: str) -> str:
-    """The emotion a CSV ``emotion`` cell names: a FER2013 code (0-6) or an emotion name."""
+    """The emotion a CSV ``emotion`` cell names: a FER2013 code (0-6) or an emotion name.
+
+    >>> emotion_name("3"), emotion_name("6"), emotion_name("Surprised")
+    ('happy', 'neutral', 'surprise')
+    """
     value = value.strip()
     if value.isdigit():
         code = int(value)
@@ -46,7 +50,11 @@ def emotion_name(value: str) -> str:
 
 
 def pixels_to_face(text: str, size: int) -> np.ndarray:
-    """A ``pixels`` cell as a ``size x size`` uint8 face."""
+    """A ``pixels`` cell as a ``size x size`` uint8 face.
+
+    >>> pixels_to_face("0 255 255 0", 2).tolist()
+    [[0, 255], [255, 0]]
+    """
     try:
         values = np.fromstring(text, dtype=np.int32, sep=" ")
     except ValueError as error:

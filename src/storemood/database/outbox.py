@@ -35,7 +35,18 @@ def default_outbox_path(store_id: str, camera_id: str) -> Path:
 
 
 class Outbox:
-    """A durable first-in-first-out queue of event rows in a local SQLite file."""
+    """A durable first-in-first-out queue of event rows in a local SQLite file.
+
+    >>> import tempfile
+    >>> outbox = Outbox(Path(tempfile.mkdtemp()) / "outbox.sqlite")
+    >>> outbox.put([{"id": "a"}, {"id": "b"}])
+    >>> len(outbox), outbox.head(1)
+    (2, [(1, {'id': 'a'})])
+    >>> outbox.drop_through(1)                # delivered
+    >>> len(outbox)
+    1
+    >>> outbox.close()
+    """
 
     def __init__(self, path: Path) -> None:
         try:

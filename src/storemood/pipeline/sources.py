@@ -47,7 +47,11 @@ class Frame:
 
 
 def is_live(spec: str) -> bool:
-    """A webcam index (``0``) or a stream URL, as opposed to a video file."""
+    """A webcam index (``0``) or a stream URL, as opposed to a video file.
+
+    >>> is_live("0"), is_live("rtsp://cam-3/stream"), is_live("clip.mp4")
+    (True, True, False)
+    """
     return spec.isdigit() or spec.lower().startswith(STREAM_PREFIXES)
 
 

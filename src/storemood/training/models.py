@@ -137,6 +137,13 @@ def require_architecture(arch: str) -> None:
 
 
 def build_model(arch: str, num_classes: int, size: int = 48) -> nn.Module:
-    """The named architecture, freshly initialised."""
+    """The named architecture, freshly initialised.
+
+    >>> model = build_model("mood-ensemble", num_classes=7).eval()
+    >>> model(torch.rand(2, 1, 48, 48)).shape                  # logits for 2 faces
+    torch.Size([2, 7])
+    >>> member_count(model)
+    2
+    """
     require_architecture(arch)
     return ARCHITECTURES[arch](num_classes, size)
