@@ -35,8 +35,9 @@ def frame(index: int, faces: dict[int, tuple[float, np.ndarray | None]], ended: 
         scores=np.full(len(ids), 0.9, np.float32),
         track_ids=np.array(ids, np.int64),
         probabilities=probabilities,
+        ended_tracks=ended,
     )
-    return FrameResult(index, T0 + timedelta(seconds=index / FPS), (HEIGHT, WIDTH), detected, FER7, list(ended))
+    return FrameResult(index, T0 + timedelta(seconds=index / FPS), (HEIGHT, WIDTH), detected, FER7)
 
 
 def feed(builder: EventBuilder, frames: list[FrameResult]) -> list[VisitEvent]:

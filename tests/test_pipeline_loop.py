@@ -53,7 +53,7 @@ def test_one_face_video_gives_one_track_and_every_result_is_complete(real_videos
     with_faces = [r for r in frames if len(r.faces)]
     assert all((r.faces.track_ids > 0).all() for r in with_faces)
     assert all(np.allclose(r.faces.probabilities.sum(axis=1), 1, atol=1e-4) for r in with_faces)
-    assert sink.results[-1].ended_tracks == [summary.tracks[0].id]  # the closing result ends it
+    assert sink.results[-1].faces.ended_tracks == (summary.tracks[0].id,)  # the closing result ends it
     assert frames[0].timestamp == options.start_time and frames[1].timestamp > frames[0].timestamp
 
 
@@ -87,7 +87,7 @@ def test_faces_leaving_end_their_tracks(real_videos, options):
     """face_noface.mov shows a face, then none: its track ends while the video still runs."""
     sink = RecordingSink()
     run_source(real_videos / "face_noface.mov", options, sinks=[sink])
-    ended = [(r.index, track) for r in sink.results if r.image is not None for track in r.ended_tracks]
+    ended = [(r.index, track) for r in sink.results if r.image is not None for track in r.faces.ended_tracks]
     assert ended and ended[0][0] < sink.results[-1].index
 
 

@@ -8,7 +8,7 @@ visits. New consumers plug in by passing sinks, never by editing the loop.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -26,11 +26,11 @@ class FrameResult:
         timestamp: UTC, timezone-aware; video time offset from ``RunOptions.start_time`` for files,
             the wall clock for live sources.
         shape: ``(height, width)`` of the frame in pixels.
-        faces: faces with ``track_ids`` and smoothed ``probabilities`` filled (rows in ``classes`` order;
-            a row is NaN only for a track that has never been classified yet).
+        faces: what the stages made of the frame's faces: ``track_ids`` and smoothed ``probabilities``
+            filled (rows in ``classes`` order; a row is NaN only for a track that has never been classified
+            yet), ``classified`` (faces read by the classifier at this frame) and ``ended_tracks`` (tracks
+            that ended at this frame: not seen for ``max_missed`` frames, or still open when the source ended).
         classes: emotion names in the order of the probability columns.
-        ended_tracks: ids of the tracks that ended at this frame (not seen for ``max_missed`` frames, or
-            still open when the source ended).
         image: the BGR frame itself, for drawing only. Sinks must never store it: no pixels of a face are
             written anywhere unless the user asked for annotated output.
     """
@@ -40,7 +40,6 @@ class FrameResult:
     shape: tuple[int, int]
     faces: Faces
     classes: tuple[str, ...]
-    ended_tracks: list[int] = field(default_factory=list)
     image: np.ndarray | None = None
 
 

@@ -1,8 +1,9 @@
 """The frame loop: Source → Detector → Tracker → Classifier → Smoother → sinks.
 
-:func:`run_source` opens the source, builds the :class:`FramePipeline` (the vision stages of one camera),
-and hands every analysed frame to the sinks (see :mod:`storemood.pipeline.frames`). Ctrl-C and SIGTERM end
-a run early and still close every sink, so open visits are flushed.
+:func:`run_source` opens the source, builds the :class:`FramePipeline` (the vision stages of one camera,
+each a :class:`~storemood.vision.stage.Stage`), and hands every analysed frame to the sinks (see
+:mod:`storemood.pipeline.frames`). Ctrl-C and SIGTERM end a run early and still close every sink, so open
+visits are flushed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,10 +24,13 @@ from storemood.pipeline.options import RunOptions
 from storemood.pipeline.sources import Frame, VideoSource
 from storemood.pipeline.summary import RunSummary, SummarySink
 from storemood.vision.faces import Faces
+from storemood.vision.stage import Stage
 
 
 class FramePipeline:
-    """The vision stages for one camera: detect, track, classify (on schedule), smooth.
+    """The vision stages of one camera, in order: detect, track, classify (on schedule), smooth.
+
+    Each is a :class:`~storemood.vision.stage.Stage`; analysing a frame is passing its faces through them.
 
     >>> import cv2
     >>> from datetime import datetime, timezone
@@ -40,48 +43,48 @@ class FramePipeline:
     """
 
     def __init__(self, options: RunOptions) -> None:
-        from storemood.vision.classifier import EmotionClassifier
+        from storemood.vision.classifier import ClassificationSchedule, EmotionClassifier, ScheduledClassifier
         from storemood.vision.detectors import create_detector
-        from storemood.vision.smoother import ClassificationSchedule, EmotionSmoother
+        from storemood.vision.smoother import EmotionSmoother
         from storemood.vision.tracker import FaceTracker
 
-        self.classifier = EmotionClassifier(options.model, threads=options.threads, mirror=options.mirror)
-        self.detector = create_detector(options.detector, options.min_face, options.score_threshold, options.threads)
+        classifier = EmotionClassifier(options.model, threads=options.threads, mirror=options.mirror)
+        self.classes = classifier.classes
         self.tracker = FaceTracker(max_missed=options.max_missed)
-        self.schedule = ClassificationSchedule(options.classify_hz)
-        self.smoother = EmotionSmoother(options.half_life)
-        self.classes = self.classifier.classes
-        self.classified_faces = 0
+        self.stages: list[Stage] = [
+            create_detector(options.detector, options.min_face, options.score_threshold, options.threads),
+            self.tracker,
+            ScheduledClassifier(classifier, ClassificationSchedule(options.classify_hz)),
+            EmotionSmoother(options.half_life),
+        ]
 
     def process(self, frame: Frame) -> FrameResult:
         """Run every stage on one frame."""
-        faces, ended = self.tracker.update(self.detector.detect(frame.image))
-        readings = np.full((len(faces), len(self.classes)), np.nan, np.float32)
-        due = self.schedule.due(faces.track_ids, frame.seconds)
-        if due.any():
-            readings[due] = self.classifier.classify_faces(frame.image, faces.select(due))
-            self.classified_faces += int(due.sum())
-        smoothed = self.smoother.update(faces.track_ids, readings, frame.seconds)
-        self._forget(ended)
+        return self._result(frame, self._run(self.stages, Faces.empty(), frame), frame.image)
+
+    def finish(self, last: Frame) -> FrameResult:
+        """A last, face-less result at the last analysed frame that ends every open track.
+
+        The tracker closes its tracks; the stages after it see them in ``ended_tracks`` and drop their state.
+        """
+        after_tracker = self.stages[self.stages.index(self.tracker) + 1 :]
+        return self._result(last, self._run(after_tracker, self.tracker.close(), last), image=None)
+
+    @staticmethod
+    def _run(stages: list[Stage], faces: Faces, frame: Frame) -> Faces:
+        for stage in stages:
+            faces = stage.update(faces, frame)
+        return faces
+
+    def _result(self, frame: Frame, faces: Faces, image: np.ndarray | None) -> FrameResult:
         return FrameResult(
             index=frame.index,
             timestamp=frame.timestamp,
             shape=frame.image.shape[:2],
-            faces=faces.with_(probabilities=smoothed),
+            faces=faces,
             classes=self.classes,
-            ended_tracks=ended,
-            image=frame.image,
+            image=image,
         )
-
-    def finish(self, last: FrameResult) -> FrameResult:
-        """A last, face-less result at the last frame that ends every open track."""
-        ended = self.tracker.close()
-        self._forget(ended)
-        return replace(last, faces=Faces.empty(), ended_tracks=ended, image=None)
-
-    def _forget(self, ended: list[int]) -> None:
-        self.schedule.forget(ended)
-        self.smoother.forget(ended)
 
 
 def run_source(
@@ -113,7 +116,7 @@ def run_source(
         frames=loop.frames_read,
         analysed_frames=summary.analysed_frames,
         faces=summary.faces,
-        classified_faces=pipeline.classified_faces,
+        classified_faces=summary.classified_faces,
         seconds=seconds,
         skipped_frames=video.skipped_frames,
         dropped_frames=video.dropped_frames,
@@ -157,7 +160,7 @@ class FrameLoop:
         self.video, self.pipeline, self.sinks, self.options = video, pipeline, sinks, options
         self.frames_read = 0
         self.interrupted = False
-        self.last: FrameResult | None = None
+        self.last: Frame | None = None  # the last analysed frame
 
     def run(self) -> None:
         """Until the source ends, ``max_frames`` are read, or Ctrl-C or SIGTERM; then end the open tracks."""
@@ -176,8 +179,8 @@ class FrameLoop:
     def _handle(self, frame: Frame) -> None:
         self.frames_read += 1
         if frame.index % max(1, self.options.every) == 0:
-            self.last = self.pipeline.process(frame)
-            self._emit(self.last)
+            self.last = frame
+            self._emit(self.pipeline.process(frame))
 
     def _emit(self, result: FrameResult) -> None:
         for sink in self.sinks:

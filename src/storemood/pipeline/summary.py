@@ -39,11 +39,12 @@ class TrackSummary:
 
 
 class SummarySink:
-    """Counts faces and accumulates each track's smoothed probabilities for the end-of-run summary."""
+    """Counts faces and classifier readings, and accumulates each track's smoothed probabilities."""
 
     def __init__(self, classes: tuple[str, ...]) -> None:
         self.classes = classes
         self.faces = 0
+        self.classified_faces = 0
         self.analysed_frames = 0
         self.tracks: dict[int, TrackSummary] = {}
 
@@ -52,6 +53,7 @@ class SummarySink:
             return
         self.analysed_frames += 1
         self.faces += len(result.faces)
+        self.classified_faces += int(result.faces.classified.sum())
         probabilities = result.faces.probabilities
         for row, track_id in enumerate(result.faces.track_ids.tolist()):
             track = self.tracks.setdefault(track_id, TrackSummary(track_id))

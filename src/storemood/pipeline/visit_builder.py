@@ -77,8 +77,8 @@ class EventBuilder:
                 visit = self._open[track_id] = _OpenVisit(self._zones[zone_id], result.timestamp, result.timestamp)
             probabilities = None if faces.probabilities is None else faces.probabilities[row].astype(np.float64)
             visit.add(result.timestamp, probabilities, float(faces.scores[row]), float(faces.sizes[row]))
-        finished += [self._finish(track_id) for track_id in result.ended_tracks if track_id in self._open]
-        self.mapper.forget(result.ended_tracks)
+        finished += [self._finish(track_id) for track_id in result.faces.ended_tracks if track_id in self._open]
+        self.mapper.forget(result.faces.ended_tracks)
         return [event for event in finished if event is not None]
 
     def flush(self) -> list[VisitEvent]:

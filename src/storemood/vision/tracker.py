@@ -12,9 +12,9 @@ end a track after ``max_missed`` frames unseen, which carries a face through bri
 >>> from storemood.vision.faces import Faces
 >>> tracker = FaceTracker(max_missed=2)
 >>> faces = Faces(boxes=np.array([[10, 10, 50, 50]], np.float32), scores=np.ones(1, np.float32))
->>> tracked, ended = tracker.update(faces)
->>> tracked.track_ids.tolist(), ended
-([1], [])
+>>> tracked = tracker.update(faces)
+>>> tracked.track_ids.tolist(), tracked.ended_tracks
+([1], ())
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from storemood.vision.faces import Faces
+from storemood.vision.stage import FrameLike
 
 #: A detection farther than this cost from a track's prediction never continues it.
 MAX_MATCH_COST = 1.0
@@ -61,8 +62,11 @@ class FaceTracker:
         self.tracks: list[_Track] = []
         self.next_id = 1
 
-    def update(self, faces: Faces) -> tuple[Faces, list[int]]:
-        """Faces with ``track_ids`` filled, and the ids of tracks that ended at this frame."""
+    def update(self, faces: Faces, frame: FrameLike | None = None) -> Faces:
+        """Faces with ``track_ids`` filled and ``ended_tracks`` the tracks that ended at this frame.
+
+        The tracker works on boxes alone: ``frame`` is accepted for the stage interface and not read.
+        """
         centers, sizes = faces.centers, faces.sizes
         rows, cols = self._match(centers, sizes)
         ids = np.full(len(faces), -1, np.int64)
@@ -77,13 +81,13 @@ class FaceTracker:
             ids[col] = self._start(centers[col], float(sizes[col]))
         ended = [track.id for track in self.tracks if track.missed > self.max_missed]
         self.tracks = [track for track in self.tracks if track.missed <= self.max_missed]
-        return faces.with_(track_ids=ids), ended
+        return faces.with_(track_ids=ids, ended_tracks=ended)
 
-    def close(self) -> list[int]:
-        """End every open track (the source ended) and return their ids."""
+    def close(self) -> Faces:
+        """End every open track (the source ended): no faces, every open track's id in ``ended_tracks``."""
         ended = [track.id for track in self.tracks]
         self.tracks = []
-        return ended
+        return Faces.empty().with_(ended_tracks=ended)
 
     def _match(self, centers: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Track rows and face columns paired by minimum total cost, pairs above the gate dropped."""
