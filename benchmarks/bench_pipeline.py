@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from bench_detectors import one_thread
-from storemood.pipeline.demo import SHOPPERS, Shopper, build_store_clip
+from storemood.demo.clip import SHOPPERS, Shopper, build_store_clip
 from storemood.pipeline.frames import FrameResult
 from storemood.pipeline.loop import run_source
 from storemood.pipeline.options import RunOptions

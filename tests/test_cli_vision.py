@@ -166,12 +166,12 @@ def test_ctrl_c_ends_run_with_a_summary(real_videos, model):
 @pytest.mark.slow
 def test_run_with_a_store_stores_visits(tmp_path, model):
     """``run SOURCE --store --camera --db`` hands the frames to the retail sinks: visits reach the database."""
-    from storemood.paths import PACKAGE_DIR
-    from storemood.pipeline.demo import build_store_clip
+    from storemood.demo import DEMO_STORE
+    from storemood.demo.clip import build_store_clip
 
     clip = build_store_clip(tmp_path / "store.avi")
     store = tmp_path / "store.yaml"
-    store.write_text((PACKAGE_DIR / "examples" / "demo_store.yaml").read_text())
+    store.write_text(DEMO_STORE.read_text())
     db = f"sqlite:///{tmp_path / 'events.db'}"
     done = storemood("run", str(clip.path), "--store", str(store), "--camera", "shelf", "--db", db, "--model", model)
     assert done.returncode == 0, done.stderr
@@ -188,12 +188,12 @@ def test_sigterm_stops_a_run_and_still_stores_the_open_visits(tmp_path, model):
     """``docker stop`` or ``systemctl stop`` mid-clip: the visits still open are flushed, as on Ctrl-C."""
     import signal
 
-    from storemood.paths import PACKAGE_DIR
-    from storemood.pipeline.demo import build_store_clip
+    from storemood.demo import DEMO_STORE
+    from storemood.demo.clip import build_store_clip
 
     clip = build_store_clip(tmp_path / "store.avi")  # 8 s at 15 FPS; nobody has left the shelf by frame 70
     store = tmp_path / "store.yaml"
-    store.write_text((PACKAGE_DIR / "examples" / "demo_store.yaml").read_text())
+    store.write_text(DEMO_STORE.read_text())
     db = f"sqlite:///{tmp_path / 'events.db'}"
     argv = ["run", str(clip.path), "--store", str(store), "--camera", "shelf", "--db", db, "--model", model]
     child = subprocess.Popen(

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from storemood.config import DEMO_STORE, EXAMPLE_STORE, load_store
+from storemood.config import EXAMPLE_STORE, load_store
+from storemood.demo import DEMO_STORE
 from storemood.errors import UserError
 
 EXAMPLE = EXAMPLE_STORE.read_text(encoding="utf-8")

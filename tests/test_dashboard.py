@@ -25,13 +25,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from storemood.demo.clip import build_store_clip
+from storemood.demo.run import demo_sinks
 from storemood.emotions import FER7
 from storemood.model_metadata import ModelInfo
 from storemood.paths import DEFAULT_MODEL
-from storemood.pipeline.demo import build_store_clip
 from storemood.pipeline.loop import run_source
 from storemood.pipeline.options import RunOptions
-from storemood.pipeline.retail import build_sinks, demo_sinks
+from storemood.pipeline.retail import build_sinks
 from vision_fixtures import linear_model
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from storemood.config import DEMO_STORE, load_store
+from storemood.config import load_store
 from storemood.database.engine import (
     DatabaseUnavailable,
     create_db_engine,
@@ -25,8 +25,9 @@ from storemood.database.engine import (
 from storemood.database.event_table import EventTable, event_to_row
 from storemood.database.outbox import EventWriter, Outbox
 from storemood.database.synthetic import synthetic_events
+from storemood.demo import DEMO_STORE
+from storemood.demo.run import demo_sinks
 from storemood.errors import UserError
-from storemood.pipeline.retail import demo_sinks
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

@@ -106,7 +106,7 @@ def test_run_with_a_wrong_camera_is_one_line_and_status_2(capsys, tmp_path, real
 @pytest.mark.slow
 def test_sigterm_to_a_whole_store_run_reaches_every_camera_and_flushes_their_visits(tmp_path):
     """``systemctl stop`` signals only the main process: it passes SIGTERM on and each camera stores its open visits."""
-    from storemood.pipeline.demo import build_store_clip
+    from storemood.demo.clip import build_store_clip
 
     clip = build_store_clip(tmp_path / "store.avi")  # 8 s; the first shopper stays from 0.5 s to 6 s
     url = f"sqlite:///{tmp_path / 'events.db'}"

@@ -27,7 +27,6 @@ from storemood.paths import PACKAGE_DIR
 
 EXAMPLES_DIR = PACKAGE_DIR / "examples"
 EXAMPLE_STORE = EXAMPLES_DIR / "store.yaml"
-DEMO_STORE = EXAMPLES_DIR / "demo_store.yaml"
 
 Relative = Annotated[float, Field(ge=0.0, le=1.0)]
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]

@@ -295,10 +295,10 @@ def _source_fps(source: str) -> float:
 
 def demo(args: argparse.Namespace) -> int:
     """Handler of ``storemood demo``."""
+    from storemood.demo.clip import CLIP_FPS
+    from storemood.demo.run import demo_report, demo_sinks, format_summary, run_demo
     from storemood.pipeline.annotate import AnnotatedVideoWriter
-    from storemood.pipeline.demo import CLIP_FPS, format_summary, run_demo
     from storemood.pipeline.options import RunOptions
-    from storemood.pipeline.retail import demo_report, demo_sinks
 
     sinks = [AnnotatedVideoWriter(args.output, fps=CLIP_FPS)] if args.output else []
     summary, clip = run_demo(RunOptions(model=args.model, progress=not args.json), sinks=[*sinks, *demo_sinks(args.db)])

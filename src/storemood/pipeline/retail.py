@@ -15,8 +15,7 @@ import queue
 from dataclasses import replace
 from pathlib import Path
 
-from storemood.config import DEMO_STORE, StoreLayout, load_store
-from storemood.database.event_table import EventTable
+from storemood.config import StoreLayout, load_store
 from storemood.database.outbox import EventWriter, default_outbox_path
 from storemood.errors import UserError
 from storemood.pipeline.frames import FrameResult
@@ -138,29 +137,3 @@ def _camera_worker(store: Path, camera_id: str, db_url: str | None, options: Run
         results.put((camera_id, {"error": str(error)}))
     except KeyboardInterrupt:
         results.put((camera_id, {"error": "interrupted"}))
-
-
-def demo_sinks(db_url: str | None) -> list[VisitSink]:
-    """Sinks for ``storemood demo``: the shipped demo layout, after deleting the previous demo's events.
-
-    Only events of the demo store (id ``demo``) are deleted, never anyone else's.
-    """
-    layout = load_store(DEMO_STORE)
-    with EventTable(db_url) as store:
-        store.delete_store(layout.id)
-    return build_sinks(DEMO_STORE, layout.cameras[0].id, db_url)
-
-
-def demo_report(db_url: str | None):
-    """The demo store's per-product report as a rich renderable (a note when no visit was long enough)."""
-    from storemood.analytics.queries import Filters
-    from storemood.analytics.report import build_report, to_table
-
-    layout = load_store(DEMO_STORE)
-    only_demo = Filters(stores=(layout.id,))
-    with EventTable(db_url) as store:
-        try:
-            report = build_report(store.engine, "product", only_demo, layout.settings.engagement_dwell_s)
-        except UserError:
-            return "No visit lasted long enough to count (see settings in the demo store layout)."
-    return to_table(report)

@@ -1,17 +1,15 @@
-"""``storemood demo``: the whole live pipeline on a store clip built from photos the installed packages ship.
+"""The demo clip: three real faces walking past a drawn three-section shelf, built from packaged photos.
 
 Nothing is downloaded and nothing outside the installed packages is read: the three shoppers are real
 photos bundled with scikit-image (``astronaut``: Eileen Collins; ``camera``: the cameraman) and
-matplotlib (``grace_hopper.jpg``). :func:`build_store_clip` pastes their heads onto a drawn shelf with
-three product sections and moves them past it (two of them cross, one stops in front of the shelf),
-:func:`run_demo_pipeline` runs Source → Detector → Tracker → Classifier → Smoother on the clip, and
-:func:`format_summary` says what it saw. Each step is its own function, so the retail layer can add
-zones, a database and a report in between.
+matplotlib (``grace_hopper.jpg``). :func:`build_store_clip` pastes their heads onto a shelf with one
+product section per zone of the demo layout (``storemood/demo/store.yaml``, so the sections drawn and the
+zones that count visits are one definition) and moves them past it: two of them cross, one stops in front
+of the shelf.
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,20 +17,20 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from storemood.pipeline.frames import Sink
-from storemood.pipeline.loop import run_source
-from storemood.pipeline.options import RunOptions
-from storemood.pipeline.summary import RunSummary
+from storemood.config import Zone, load_store
+from storemood.demo import DEMO_STORE
 
 CLIP_SIZE = (640, 480)  # width, height
 CLIP_FPS = 15.0
 CLIP_SECONDS = 8.0
 SHELF_TOP, SHELF_BOTTOM = 40, 300
+#: Colours of the product boxes (BGR), one per zone of the demo layout, in its order.
+BOX_COLORS = ((60, 150, 230), (40, 70, 120), (90, 170, 90))
 
 
 @dataclass(frozen=True)
 class ShelfSection:
-    """One product section of the drawn shelf: its name, brand, colour and x-range in pixels."""
+    """One product section of the drawn shelf: its product (sku), brand, colour and x-range in pixels."""
 
     product: str
     brand: str
@@ -67,11 +65,18 @@ class DemoClip:
     shoppers: tuple[str, ...]
 
 
-SHELF: tuple[ShelfSection, ...] = (
-    ShelfSection("cereal", "Sunny Farms", (60, 150, 230), 0, 213),
-    ShelfSection("coffee", "Roastery", (40, 70, 120), 213, 426),
-    ShelfSection("tea", "Leafline", (90, 170, 90), 426, 640),
-)
+def demo_shelf(width: int) -> tuple[ShelfSection, ...]:
+    """The shelf sections of the demo layout's zones, each spanning its zone's x-range in a ``width`` px frame."""
+    zones = load_store(DEMO_STORE).cameras[0].zones
+    return tuple(
+        ShelfSection(zone.product.sku, zone.product.brand, color, *_x_range(zone, width))
+        for zone, color in zip(zones, BOX_COLORS, strict=True)
+    )
+
+
+def _x_range(zone: Zone, width: int) -> tuple[int, int]:
+    xs = [x for x, _ in zone.polygon()]
+    return round(min(xs) * width), round(max(xs) * width)
 
 
 def _astronaut() -> np.ndarray:
@@ -114,7 +119,8 @@ def build_store_clip(
 ) -> DemoClip:
     """Write a clip of real faces moving past a drawn shelf to ``path`` (``.avi``, Motion-JPEG)."""
     width, height = CLIP_SIZE
-    background = draw_shelf(width, height)
+    shelf = demo_shelf(width)
+    background = draw_shelf(width, height, shelf)
     heads = [(shopper, head_patch(shopper)) for shopper in shoppers]
     frames = round(seconds * fps)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
@@ -126,14 +132,14 @@ def build_store_clip(
                 paste_head(frame, patch, mask, face_side, place)
         writer.write(frame)
     writer.release()
-    return DemoClip(path, fps, frames, CLIP_SIZE, SHELF, tuple(shopper.name for shopper in shoppers))
+    return DemoClip(path, fps, frames, CLIP_SIZE, shelf, tuple(shopper.name for shopper in shoppers))
 
 
-def draw_shelf(width: int, height: int) -> np.ndarray:
-    """A store wall with a three-section shelf of product boxes and a floor."""
+def draw_shelf(width: int, height: int, shelf: Sequence[ShelfSection]) -> np.ndarray:
+    """A store wall with a shelf of product boxes, one section per ``shelf`` entry, and a floor."""
     image = np.full((height, width, 3), (205, 215, 222), np.uint8)
     image[SHELF_BOTTOM + 40 :] = (120, 130, 140)
-    for section in SHELF:
+    for section in shelf:
         for row, top in enumerate(range(SHELF_TOP, SHELF_BOTTOM, 65)):
             cv2.rectangle(image, (section.x0, top + 58), (section.x1, top + 64), (70, 80, 90), -1)
             for left in range(section.x0 + 8, section.x1 - 30, 34):
@@ -181,25 +187,3 @@ def paste_head(frame: np.ndarray, patch: np.ndarray, mask: np.ndarray, face_side
     piece = patch[y0 - top : y1 - top, x0 - left : x1 - left]
     weight = alpha[y0 - top : y1 - top, x0 - left : x1 - left]
     frame[y0:y1, x0:x1] = (weight * piece + (1 - weight) * region).astype(np.uint8)
-
-
-def run_demo_pipeline(clip: DemoClip, options: RunOptions | None = None, sinks: Sequence[Sink] = ()) -> RunSummary:
-    """Run the live pipeline on the demo clip (the shipped model unless ``options.model`` says otherwise)."""
-    return run_source(clip.path, options or RunOptions(), sinks=sinks)
-
-
-def format_summary(summary: RunSummary, clip: DemoClip) -> str:
-    """What the pipeline saw, as a few lines for the terminal."""
-    shelf = ", ".join(section.product for section in clip.shelf)
-    header = (
-        f"demo clip: {clip.frames} frames {clip.size[0]}x{clip.size[1]} at {clip.fps:g} fps, "
-        f"{len(clip.shoppers)} shoppers ({', '.join(clip.shoppers)}) passing a shelf of {shelf}"
-    )
-    return f"{header}\n{summary.describe()}"
-
-
-def run_demo(options: RunOptions | None = None, sinks: Sequence[Sink] = ()) -> tuple[RunSummary, DemoClip]:
-    """Build the clip in a temporary folder, run the pipeline on it, delete the clip."""
-    with tempfile.TemporaryDirectory(prefix="storemood-demo-") as folder:
-        clip = build_store_clip(Path(folder) / "store.avi")
-        return run_demo_pipeline(clip, options, sinks), clip
