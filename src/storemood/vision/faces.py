@@ -24,14 +24,15 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-#: Each array field: the dtype kinds it may have (numpy ``dtype.kind``) and its shape, ``N`` the face count.
-_ARRAYS: dict[str, tuple[str, str]] = {
-    "boxes": ("f", "N,4"),
-    "scores": ("f", "N"),
-    "landmarks": ("f", "N,K,2"),
-    "track_ids": ("iu", "N"),
-    "probabilities": ("f", "N,C"),
-    "classified": ("b", "N"),
+#: Each array field: the dtype kinds it may have (numpy ``dtype.kind``) and its shape: ``"N"`` is the face
+#: count, a number a fixed size, any other letter any size.
+_ARRAYS: dict[str, tuple[str, tuple[str | int, ...]]] = {
+    "boxes": ("f", ("N", 4)),
+    "scores": ("f", ("N",)),
+    "landmarks": ("f", ("N", "K", 2)),
+    "track_ids": ("iu", ("N",)),
+    "probabilities": ("f", ("N", "C")),
+    "classified": ("b", ("N",)),
 }
 _OPTIONAL = ("landmarks", "probabilities")
 _KIND_NAMES = {"f": "floating point", "iu": "integer", "b": "bool"}
@@ -112,21 +113,17 @@ class Faces:
         return replace(self, **changes)
 
 
-def _check(name: str, array: np.ndarray | None, kinds: str, shape: str, n: int) -> None:
-    """Raise a ValueError naming ``name`` unless ``array`` matches kind and shape (or is an optional None).
-
-    ``shape`` is comma-separated: ``N`` is the face count, a digit a fixed size, any other letter any size.
-    """
+def _check(name: str, array: np.ndarray | None, kinds: str, shape: tuple[str | int, ...], n: int) -> None:
+    """Raise a ValueError naming ``name`` unless ``array`` matches kind and shape (or is an optional None)."""
     if array is None and name in _OPTIONAL:
         return
     if not isinstance(array, np.ndarray):
         raise ValueError(f"Faces.{name} must be a numpy array, got {type(array).__name__}")
-    dims = shape.split(",")
-    expected = tuple(n if dim == "N" else int(dim) if dim.isdigit() else None for dim in dims)
-    if array.ndim != len(dims) or any(
-        want is not None and got != want for got, want in zip(array.shape, expected, strict=True)
+    sizes = [n if size == "N" else size for size in shape]  # a letter other than N: any size
+    if array.ndim != len(shape) or any(
+        isinstance(want, int) and got != want for got, want in zip(array.shape, sizes, strict=True)
     ):
-        wanted = ", ".join(str(n) if dim == "N" else dim for dim in dims)
-        raise ValueError(f"Faces.{name} must have shape ({wanted}{',' if len(dims) == 1 else ''}), got {array.shape}")
+        wanted = ", ".join(map(str, sizes)) + ("," if len(shape) == 1 else "")
+        raise ValueError(f"Faces.{name} must have shape ({wanted}), got {array.shape}")
     if array.dtype.kind not in kinds:
         raise ValueError(f"Faces.{name} must be {_KIND_NAMES[kinds]}, got {array.dtype}")
