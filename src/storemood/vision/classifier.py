@@ -140,12 +140,12 @@ class ScheduledClassifier:
     def __init__(self, classifier: EmotionClassifier, schedule: ClassificationSchedule) -> None:
         self.classifier = classifier
         self.schedule = schedule
-        self.classes = classifier.classes
 
     def update(self, faces: Faces, frame: FrameLike) -> Faces:
+        """The tracked faces with this frame's readings; ended tracks leave the schedule."""
         self.schedule.forget(faces.ended_tracks)
         due = self.schedule.due(faces.track_ids, frame.seconds)
-        readings = np.full((len(faces), len(self.classes)), np.nan, np.float32)
+        readings = np.full((len(faces), len(self.classifier.classes)), np.nan, np.float32)
         if due.any():
             readings[due] = self.classifier.classify_faces(frame.image, faces.select(due))
         return faces.with_(probabilities=readings, classified=due)
