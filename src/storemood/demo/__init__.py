@@ -3,7 +3,8 @@
 Everything the demo is lives here: ``store.yaml`` (the demo shop: one camera, three shelf zones and their
 products; the only place the shelf's geometry is written), :mod:`.clip` (draws that shelf and walks three
 real faces past it) and :mod:`.run` (runs the pipeline on the clip into a database and reports on it).
-It may import every other runtime package; nothing but the command line and tests imports it.
+Imports ``config``, ``pipeline/``, ``database/`` and ``analytics/``; only ``cli/``, benchmarks and tests
+import it.
 """
 
 from __future__ import annotations
