@@ -54,6 +54,7 @@ def test_one_face_video_gives_one_track_and_every_result_is_complete(real_videos
     assert all((r.faces.track_ids > 0).all() for r in with_faces)
     assert all(np.allclose(r.faces.probabilities.sum(axis=1), 1, atol=1e-4) for r in with_faces)
     assert sink.results[-1].faces.ended_tracks == (summary.tracks[0].id,)  # the closing result ends it
+    assert summary.classified_faces == sum(int(r.faces.classified.sum()) for r in frames) > 0
     assert frames[0].timestamp == options.start_time and frames[1].timestamp > frames[0].timestamp
 
 
