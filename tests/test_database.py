@@ -23,8 +23,9 @@ from storemood.database.engine import (
     scratch_schema,
 )
 from storemood.database.event_table import EventTable, event_to_row
-from storemood.database.outbox import EventWriter, Outbox
 from storemood.database.synthetic import synthetic_events
+from storemood.delivery.outbox import Outbox
+from storemood.delivery.writer import EventWriter
 from storemood.demo import DEMO_STORE
 from storemood.demo.run import demo_sinks
 from storemood.errors import UserError
@@ -155,8 +156,8 @@ def test_events_written_while_the_server_is_down_arrive_once_in_order(tmp_path, 
         writer.write(events[start : start + 100])
     assert writer.pending == 1000
     with _link_up(port):
-        writer.write(events[1000:])  # the next write finds the server back and drains the queue
-        assert writer.pending == 0
+        writer.write(events[1000:])  # the courier finds the server back and drains the queue
+        assert writer.flush(timeout=60)
         writer.close()
     assert _ids_in_order(pg_url) == [event.id for event in events]
 

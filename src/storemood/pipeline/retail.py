@@ -16,8 +16,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from storemood.config import StoreLayout, load_store
-from storemood.database.outbox import EventWriter, default_outbox_path
+from storemood.database.engine import DatabaseUnavailable, open_database
+from storemood.database.event_table import EventTable
+from storemood.delivery.outbox import default_outbox_path
+from storemood.delivery.writer import EventWriter
 from storemood.errors import UserError
+from storemood.interrupts import signals_deferred
 from storemood.pipeline.frames import FrameResult
 from storemood.pipeline.loop import Terminated, sigterm_as_interrupt
 from storemood.pipeline.options import RunOptions
@@ -35,12 +39,14 @@ class VisitSink:
         self.visits = 0
 
     def on_frame(self, result: FrameResult) -> None:
-        self._write(self.builder.on_frame(result))
+        with signals_deferred():  # a visit leaves the builder and enters the outbox in one step
+            self._write(self.builder.on_frame(result))
 
     def close(self) -> None:
         """Flush open visits, then deliver what can be delivered (the rest waits in the outbox)."""
         try:
-            self._write(self.builder.flush())
+            with signals_deferred():
+                self._write(self.builder.flush())
         finally:
             self.writer.close()
 
@@ -61,10 +67,16 @@ def pick_camera_id(layout: StoreLayout, camera: str | None) -> str:
 
 
 def open_writer(layout: StoreLayout, camera_id: str, db_url: str | None) -> EventWriter:
-    """A writer for one camera of the store, with retention applied and the store's name recorded."""
-    writer = EventWriter(db_url, outbox_path=default_outbox_path(layout.id, camera_id))
-    writer.start_run(layout.id, layout.name, retention_days=layout.settings.retention_days)
-    return writer
+    """A writer for one camera of the store; once the database is reached, the store's name is recorded
+    and its retention applied (from the writer's courier thread, never the frame loop)."""
+
+    def housekeeping(table: EventTable) -> None:
+        table.register_store(layout.id, layout.name)
+        if layout.settings.retention_days:
+            deleted = table.prune(layout.settings.retention_days, store=layout.id)
+            log.info("retention: deleted %d events older than %d days", deleted, layout.settings.retention_days)
+
+    return EventWriter(db_url, outbox_path=default_outbox_path(layout.id, camera_id), on_open=housekeeping)
 
 
 def build_sinks(store: Path | None, camera: str | None, db_url: str | None) -> list[VisitSink]:
@@ -85,7 +97,7 @@ def run_store(store: Path, db_url: str | None, run_options: RunOptions) -> dict[
     worker flushes its open visits before this returns.
     """
     layout = load_store(store)
-    open_writer(layout, layout.cameras[0].id, db_url).close()
+    prepare_database(db_url)
     options = replace(run_options, progress=False)  # several bars from several processes would garble
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
@@ -108,6 +120,14 @@ def run_store(store: Path, db_url: str | None, run_options: RunOptions) -> dict[
             worker.join()  # after Ctrl-C they got the same SIGINT and are flushing their visits
         raise
     return _collect(results, len(workers))
+
+
+def prepare_database(db_url: str | None) -> None:
+    """Create or upgrade the database before the camera workers start, when it is reachable now."""
+    try:
+        open_database(db_url).dispose()
+    except DatabaseUnavailable as error:
+        log.warning("%s; visits wait in each camera's outbox until it is back", error)
 
 
 def _collect(results, expected: int) -> dict[str, dict]:
