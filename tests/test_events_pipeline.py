@@ -128,3 +128,54 @@ def test_sigterm_to_a_whole_store_run_reaches_every_camera_and_flushes_their_vis
     engine.dispose()
     assert set(spans) == {"left", "right"}  # each camera stored the visits it had open
     assert all(span.total_seconds() < 6 for span in spans.values())  # a full run's visits span 7.2 s
+
+
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc to find the workers")
+def test_killing_a_whole_store_run_ends_its_camera_workers(tmp_path):
+    """SIGKILL gives the parent no chance to pass anything on: the kernel ends the workers instead."""
+    from storemood.pipeline.demo import build_store_clip
+
+    clip = build_store_clip(tmp_path / "store.avi")
+    store = _store(tmp_path, {"left": clip.path, "right": clip.path})
+    command = [
+        sys.executable,
+        "-m",
+        "storemood",
+        "run",
+        "--store",
+        str(store),
+        "--db",
+        f"sqlite:///{tmp_path / 'e.db'}",
+    ]
+    parent = subprocess.Popen([*command, "--quiet", "--detector", "mtcnn"], stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(workers := [pid for pid in _children(parent.pid) if "spawn_main" in _cmdline(pid)]) < 2:
+        assert time.monotonic() < deadline and parent.poll() is None, "the camera workers never started"
+        time.sleep(0.1)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 60
+    while any(Path(f"/proc/{pid}").exists() and "spawn_main" in _cmdline(pid) for pid in workers):
+        assert time.monotonic() < deadline, "camera workers outlived their killed parent"
+        time.sleep(0.1)
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text()
+    except OSError:
+        return ""

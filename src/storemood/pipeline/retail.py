@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import queue
+import signal
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,6 +31,8 @@ from storemood.pipeline.options import RunOptions
 from storemood.pipeline.visit_builder import EventBuilder
 
 log = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1  # prctl option: the signal a process gets when its parent dies
 
 
 class VisitSink:
@@ -103,7 +108,9 @@ def run_store(store: Path, db_url: str | None, run_options: RunOptions) -> dict[
     results = context.Queue()
     workers = [
         context.Process(
-            target=_camera_worker, args=(store, camera.id, db_url, options, results), name=f"camera-{camera.id}"
+            target=_camera_worker,
+            args=(store, camera.id, db_url, options, results, os.getpid()),
+            name=f"camera-{camera.id}",
         )
         for camera in layout.cameras
     ]
@@ -144,9 +151,23 @@ def _collect(results, expected: int) -> dict[str, dict]:
     return summaries
 
 
-def _camera_worker(store: Path, camera_id: str, db_url: str | None, options: RunOptions, results) -> None:
+def _end_with_parent(parent: int) -> None:
+    """Have the kernel send this worker SIGTERM when its parent dies, however it dies (Linux; elsewhere
+    a no-op), so a killed ``run --store`` leaves no camera running; the worker then flushes as on SIGTERM."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _camera_worker(store: Path, camera_id: str, db_url: str | None, options: RunOptions, results, parent: int) -> None:
     """One camera's run in its own process; reports a summary (or the error) on ``results``."""
     from storemood.pipeline.loop import run_source
+
+    _end_with_parent(parent)
 
     try:
         layout = load_store(store)
