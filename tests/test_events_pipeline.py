@@ -149,18 +149,10 @@ def test_killing_a_whole_store_run_ends_its_camera_workers(tmp_path):
     """SIGKILL gives the parent no chance to pass anything on: the kernel ends the workers instead."""
     from storemood.pipeline.demo import build_store_clip
 
-    clip = build_store_clip(tmp_path / "store.avi")
+    clip = build_store_clip(tmp_path / "store.avi", seconds=120)  # MTCNN needs well over 30 s for it
     store = _store(tmp_path, {"left": clip.path, "right": clip.path})
-    command = [
-        sys.executable,
-        "-m",
-        "storemood",
-        "run",
-        "--store",
-        str(store),
-        "--db",
-        f"sqlite:///{tmp_path / 'e.db'}",
-    ]
+    database = f"sqlite:///{tmp_path / 'e.db'}"
+    command = [sys.executable, "-m", "storemood", "run", "--store", str(store), "--db", database]
     parent = subprocess.Popen([*command, "--quiet", "--detector", "mtcnn"], stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while len(workers := [pid for pid in _children(parent.pid) if "spawn_main" in _cmdline(pid)]) < 2:
@@ -168,7 +160,7 @@ def test_killing_a_whole_store_run_ends_its_camera_workers(tmp_path):
         time.sleep(0.1)
     parent.kill()
     parent.wait()
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 30
     while any(Path(f"/proc/{pid}").exists() and "spawn_main" in _cmdline(pid) for pid in workers):
         assert time.monotonic() < deadline, "camera workers outlived their killed parent"
         time.sleep(0.1)
