@@ -457,3 +457,30 @@ def change_marker(bind: Bind) -> tuple[int, int]:
     statement = sa.select(sa.func.count(), sa.func.coalesce(sa.func.max(events.c.seq), 0))
     count, highest = _execute(bind, statement)[0]
     return int(count), int(highest)
+
+
+def list_visits(bind: Bind, filters: Filters | None = None, limit: int | None = None, offset: int = 0) -> list[dict]:
+    """Raw visits, oldest first, with anonymous fields only (no pixel, crop or embedding is ever stored).
+
+    Each row: ``id``, ``store``, ``camera``, ``zone``, ``product``, ``product_name``, ``brand``, ``track_id``
+    (per camera session), ``start`` and ``end`` (ISO, UTC), ``dwell_s``, ``frames``, ``dominant_emotion``,
+    ``probabilities`` (mean per emotion), ``face_score`` and ``face_size``.
+    """
+    columns = [events.c[name] for name in _VISIT_COLUMNS] + [events.c[column] for column in EMOTION_COLUMNS.values()]
+    statement = sa.select(*columns).where(*(filters or Filters()).clauses()).order_by(events.c.start, events.c.seq)
+    if limit is not None:
+        statement = statement.limit(limit)
+    return [_visit(row) for row in _execute(bind, statement.offset(offset))]
+
+
+_VISIT_COLUMNS = ("id", "store", "camera", "zone", "product", "product_name", "brand", "track_id")
+_VISIT_COLUMNS += ("start", "end", "dwell_s", "frames", "dominant", "face_score", "face_size")
+
+
+def _visit(row: sa.Row) -> dict:
+    values = row._mapping
+    visit = {name: values[name] for name in _VISIT_COLUMNS if name != "dominant"}
+    visit["start"], visit["end"] = values["start"].isoformat(), values["end"].isoformat()
+    visit["dominant_emotion"] = values["dominant"]
+    visit["probabilities"] = {emotion: values[column] for emotion, column in EMOTION_COLUMNS.items()}
+    return visit

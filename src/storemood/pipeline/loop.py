@@ -101,30 +101,33 @@ def run_source(
     """
     options = options or RunOptions()
     with ExitStack() as closing:
-        for sink in sinks:
-            closing.callback(sink.close)
-        video = VideoSource(source, realtime=options.realtime, start_time=options.start_time)
-        closing.callback(video.close)
-        pipeline = pipeline or FramePipeline(options)  # after the source: a bad source fails fast
-        summary = SummarySink(pipeline.classes)
-        loop = FrameLoop(video, pipeline, [summary, *sinks], options)
+        loop = open_loop(source, options, sinks, pipeline, closing)
         started = time.perf_counter()
         loop.run()
         seconds = time.perf_counter() - started
-    return RunSummary(
-        source=str(source),
-        frames=loop.frames_read,
-        analysed_frames=summary.analysed_frames,
-        faces=summary.faces,
-        classified_faces=summary.classified_faces,
-        seconds=seconds,
-        skipped_frames=video.skipped_frames,
-        dropped_frames=video.dropped_frames,
-        reconnects=video.reconnects,
-        interrupted=loop.interrupted,
-        classes=pipeline.classes,
-        tracks=sorted(summary.tracks.values(), key=lambda track: track.id),
-    )
+    return loop.summary(str(source), seconds)
+
+
+def stream_source(
+    source: str | Path, options: RunOptions | None = None, sinks: Sequence[Sink] = ()
+) -> Iterator[FrameResult]:
+    """Like :func:`run_source`, but yields each analysed frame's result as it comes (the last one is the
+    closing, face-less result that ends every open track); sinks are fed and closed just the same."""
+    options = options or RunOptions(progress=False)
+    with ExitStack() as closing:
+        yield from open_loop(source, options, sinks, None, closing).results()
+
+
+def open_loop(
+    source: str | Path, options: RunOptions, sinks: Sequence[Sink], pipeline: FramePipeline | None, closing: ExitStack
+) -> FrameLoop:
+    """Open the source, then the models, and wire the loop; ``closing`` closes sinks and source at the end."""
+    for sink in sinks:
+        closing.callback(sink.close)
+    video = VideoSource(source, realtime=options.realtime, start_time=options.start_time)
+    closing.callback(video.close)
+    pipeline = pipeline or FramePipeline(options)  # after the source: a bad source fails fast
+    return FrameLoop(video, pipeline, list(sinks), options)
 
 
 class Terminated(KeyboardInterrupt):
@@ -157,34 +160,57 @@ class FrameLoop:
     """Reads frames, analyses every ``options.every``-th one, feeds the sinks, shows progress."""
 
     def __init__(self, video: VideoSource, pipeline: FramePipeline, sinks: list[Sink], options: RunOptions):
-        self.video, self.pipeline, self.sinks, self.options = video, pipeline, sinks, options
+        self.video, self.pipeline, self.options = video, pipeline, options
+        self.counts = SummarySink(pipeline.classes)
+        self.sinks = [self.counts, *sinks]
         self.frames_read = 0
         self.interrupted = False
-        self.last: Frame | None = None  # the last analysed frame
 
     def run(self) -> None:
         """Until the source ends, ``max_frames`` are read, or Ctrl-C or SIGTERM; then end the open tracks."""
+        for _ in self.results():
+            pass
+
+    def results(self) -> Iterator[FrameResult]:
+        """Each analysed frame's result, fed to the sinks and yielded; then the closing result."""
+        last: Frame | None = None  # the last analysed frame
         try:
             with sigterm_as_interrupt(), self._progress_bar() as bar:
                 for frame in self.video.frames():
-                    self._handle(frame)
+                    self.frames_read += 1
                     bar.update(1)
+                    if frame.index % max(1, self.options.every) == 0:
+                        last = frame
+                        yield self._emit(self.pipeline.process(frame))
                     if self.options.max_frames is not None and self.frames_read >= self.options.max_frames:
                         break
         except KeyboardInterrupt:
             self.interrupted = True
-        if self.last is not None:
-            self._emit(self.pipeline.finish(self.last))
+        if last is not None:
+            yield self._emit(self.pipeline.finish(last))
 
-    def _handle(self, frame: Frame) -> None:
-        self.frames_read += 1
-        if frame.index % max(1, self.options.every) == 0:
-            self.last = frame
-            self._emit(self.pipeline.process(frame))
+    def summary(self, source: str, seconds: float) -> RunSummary:
+        """What this loop did, as ``storemood run --json`` reports it."""
+        counts = self.counts
+        return RunSummary(
+            source=source,
+            frames=self.frames_read,
+            analysed_frames=counts.analysed_frames,
+            faces=counts.faces,
+            classified_faces=counts.classified_faces,
+            seconds=seconds,
+            skipped_frames=self.video.skipped_frames,
+            dropped_frames=self.video.dropped_frames,
+            reconnects=self.video.reconnects,
+            interrupted=self.interrupted,
+            classes=self.pipeline.classes,
+            tracks=sorted(counts.tracks.values(), key=lambda track: track.id),
+        )
 
-    def _emit(self, result: FrameResult) -> None:
+    def _emit(self, result: FrameResult) -> FrameResult:
         for sink in self.sinks:
             sink.on_frame(result)
+        return result
 
     def _progress_bar(self) -> tqdm:
         total = self.video.frame_count

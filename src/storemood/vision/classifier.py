@@ -75,7 +75,7 @@ class EmotionClassifier:
         mirror: test-time mirroring: average the output for each face and its mirror image (twice the work).
     """
 
-    def __init__(self, model: Path | None = None, threads: int = 1, mirror: bool = False) -> None:
+    def __init__(self, model: Path | None = None, threads: int = 1, mirror: bool = True) -> None:
         self.path = Path(model) if model is not None else DEFAULT_MODEL
         self.session = load_session(self.path, threads)
         self.info = model_info(self.session, self.path)

@@ -45,14 +45,18 @@ def read_image(path: Path) -> np.ndarray:
 class ImageFaces:
     """The faces of one image with their emotion probabilities (rows in ``classes`` order)."""
 
-    path: Path
+    path: Path | None  # None for an image given as an array
     image: np.ndarray
     faces: Faces
     classes: tuple[str, ...]
 
     def to_dict(self) -> dict:
         """The ``storemood detect --json`` entry for this image."""
-        return {"image": str(self.path), "faces": [self._face(row) for row in range(len(self.faces))]}
+        return {"image": str(self.path), "faces": self.faces_as_dicts()}
+
+    def faces_as_dicts(self) -> list[dict]:
+        """One dict per face: box, score, landmarks, emotion, probabilities (``storemood.analyze``'s answer)."""
+        return [self._face(row) for row in range(len(self.faces))]
 
     def describe(self) -> str:
         """One line per face for the terminal."""
@@ -69,9 +73,11 @@ class ImageFaces:
     def _face(self, row: int) -> dict:
         scores = self.faces.probabilities[row]
         x, y, width, height = (round(float(v), 1) for v in self.faces.boxes[row])
+        landmarks = self.faces.landmarks
         return {
             "box": [x, y, width, height],
             "score": round(float(self.faces.scores[row]), 4),
+            "landmarks": [] if landmarks is None else [[round(float(v), 1) for v in point] for point in landmarks[row]],
             "emotion": self.classes[int(np.argmax(scores))],
             "probabilities": {name: round(float(p), 4) for name, p in zip(self.classes, scores, strict=True)},
         }
@@ -87,7 +93,13 @@ def analyse_image(path: Path, detector: Detector, classifier: EmotionClassifier)
     >>> len(found.faces), found.to_dict()["faces"][0]["emotion"]
     (1, 'neutral')
     """
-    image = read_image(path)
+    return analyse_array(read_image(path), detector, classifier, Path(path))
+
+
+def analyse_array(
+    image: np.ndarray, detector: Detector, classifier: EmotionClassifier, path: Path | None = None
+) -> ImageFaces:
+    """Detect the faces of one 8-bit BGR image and classify them all in one batch."""
     faces = detector.detect(image)
     faces = faces.with_(probabilities=classifier.classify_faces(image, faces))
-    return ImageFaces(Path(path), image, faces, classifier.classes)
+    return ImageFaces(path, image, faces, classifier.classes)
