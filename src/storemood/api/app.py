@@ -35,6 +35,17 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 #: The dashboard loads scripts, styles and data from this server only.
 DASHBOARD_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'"
+#: Swagger UI and ReDoc (served from this server too) start from an inline script; ReDoc runs a blob: worker.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; worker-src 'self' blob:; frame-ancestors 'none'"
+)
+#: Sent with every response: no content-type guessing, never inside another site's frame.
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
+#: The longest request target (path and query) and the most header bytes a request may carry; the server
+#: (``storemood serve``) lets larger requests through to :class:`RequestLimits`, which answers 414 or 431.
+MAX_TARGET_BYTES = 8192
+MAX_HEADER_BYTES = 16384
 
 _bearer = HTTPBearer(auto_error=False, description="the API token the server was started with")
 
@@ -87,10 +98,55 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
             allow_methods=["GET"],
             allow_headers=["Authorization"],
         )
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestLimits)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(Exception, _internal_error)
     return app
+
+
+class SecurityHeaders:
+    """Adds :data:`SECURITY_HEADERS` to every response, and :data:`DOCS_CSP` to the API docs pages."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = dict(SECURITY_HEADERS)
+        if scope["path"] in ("/docs", "/redoc") or scope["path"].startswith("/static-docs"):
+            extra["Content-Security-Policy"] = DOCS_CSP
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                added = [(k.encode(), v.encode()) for k, v in extra.items() if k.lower().encode() not in present]
+                message = {**message, "headers": [*message.get("headers", []), *added]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class RequestLimits:
+    """414 for a request target over :data:`MAX_TARGET_BYTES`, 431 for headers over :data:`MAX_HEADER_BYTES`:
+    a clean answer where the HTTP parser would otherwise drop the connection."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            target = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+            header_bytes = sum(len(name) + len(value) + 4 for name, value in scope.get("headers", []))
+            status = 414 if target > MAX_TARGET_BYTES else 431 if header_bytes > MAX_HEADER_BYTES else None
+            if status is not None:
+                reason = "request target too long" if status == 414 else "request headers too large"
+                await JSONResponse(status_code=status, content={"detail": reason})(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def dashboard() -> FileResponse:

@@ -15,6 +15,10 @@ from pathlib import Path
 from storemood.cli.analytics import add_engaged_after
 from storemood.errors import UserError
 
+#: How much of one request the HTTP parser buffers; larger than the app's own limits, so that the app
+#: answers an oversized request with 414 or 431 instead of the parser dropping the connection.
+PARSER_LIMIT_BYTES = 1 << 20
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``serve``."""
@@ -101,7 +105,13 @@ def _serve(args: argparse.Namespace) -> int:
     engine = open_existing(args.db)
     try:
         print(f"storemood dashboard on http://{args.host}:{args.port}/ (API docs at /docs); Ctrl-C stops it")
-        uvicorn.run(create_app(engine, settings), host=args.host, port=args.port, log_level="info")
+        uvicorn.run(
+            create_app(engine, settings),
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            h11_max_incomplete_event_size=PARSER_LIMIT_BYTES,  # oversized requests reach RequestLimits
+        )
     finally:
         engine.dispose()
     return 0
