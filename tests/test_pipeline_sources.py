@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -115,7 +116,7 @@ def test_a_dropped_stream_is_reconnected_then_given_up(monkeypatch):
     monkeypatch.setattr(sources, "open_capture", lambda spec, timeout: next(cameras))
     video = VideoSource("rtsp://camera/1", realtime=False, max_retries=1, retry_delay_s=0.01)
     frames = list(video.frames())
-    assert len(frames) == 10 and video.reconnects == 1
+    assert len(frames) == 10 and video.reconnects == 1 and video.lost
     assert [int(f.image[0, 0, 0]) for f in frames[4:6]] == [5, 101]  # the second connection's first frame
 
 
@@ -125,3 +126,20 @@ def test_stop_ends_a_live_source_from_another_thread(monkeypatch):
     threading.Timer(0.2, video.stop).start()
     count = sum(1 for _ in video.frames())
     assert 0 < count < 10_000
+
+
+def test_a_run_whose_camera_is_lost_exits_1_and_never_shows_the_password(monkeypatch, capsys):
+    """A supervisor restarts a run that ended because its source failed; credentials stay masked."""
+    from functools import partialmethod
+
+    from storemood.cli import main
+
+    cameras = iter([FakeCamera(5), FakeCamera(0, opened=False)])
+    monkeypatch.setattr(sources, "open_capture", lambda spec, timeout: next(cameras))
+    monkeypatch.setattr(VideoSource, "__init__", partialmethod(VideoSource.__init__, max_retries=1, retry_delay_s=0.01))
+    status = main(["run", "rtsp://admin:hunter2@camera/1", "--json", "--quiet"])
+    out, err = capsys.readouterr()
+    summary = json.loads(out)
+    assert status == 1 and summary["source_lost"] and summary["frames"] >= 1
+    assert summary["source"] == "rtsp://admin:***@camera/1" and "rtsp://admin:***@camera/1" in err
+    assert "hunter2" not in out + err

@@ -9,3 +9,7 @@ class UserError(Exception):
     The message is shown as is, so it should name the thing that is wrong and, where it helps, what
     would be right.
     """
+
+
+#: Exit status of every command: success, anything unexpected (or a lost camera), bad usage or bad input.
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2

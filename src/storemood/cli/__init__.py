@@ -16,9 +16,7 @@ from collections.abc import Sequence
 
 from storemood import __version__
 from storemood.cli import analytics, serve, training, vision
-from storemood.errors import UserError
-
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+from storemood.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"storemood {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `storemood report | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return EXIT_OK
     except Exception as error:  # the last line of defence: one line, not a traceback
         if os.environ.get("STOREMOOD_DEBUG"):
             raise

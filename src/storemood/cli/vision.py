@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from storemood.errors import UserError
+from storemood.errors import EXIT_FAILURE, UserError
 
 DETECTOR_NAMES = ("blazeface", "mtcnn")
 
@@ -240,6 +241,9 @@ def run(args: argparse.Namespace) -> int:
     sinks = [*_view_sinks(args), *build_sinks(args.store, args.camera, args.db)]
     summary = run_source(args.source, options, sinks=sinks)
     print(json.dumps(summary.to_dict()) if args.json else summary.describe())
+    if summary.source_lost:  # a supervisor (systemd, Docker) should restart the run
+        print(f"storemood run: error: lost {summary.source} and could not reconnect", file=sys.stderr)
+        return EXIT_FAILURE
     return 0
 
 

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from storemood.pipeline.frames import FrameResult, Sink
 from storemood.pipeline.options import RunOptions
-from storemood.pipeline.sources import Frame, VideoSource
+from storemood.pipeline.sources import Frame, VideoSource, describe
 from storemood.pipeline.summary import RunSummary, SummarySink
 from storemood.vision.faces import Faces
 from storemood.vision.stage import Stage
@@ -193,7 +193,7 @@ class FrameLoop:
         """What this loop did, as ``storemood run --json`` reports it."""
         counts = self.counts
         return RunSummary(
-            source=source,
+            source=describe(source),
             frames=self.frames_read,
             analysed_frames=counts.analysed_frames,
             faces=counts.faces,
@@ -203,6 +203,7 @@ class FrameLoop:
             dropped_frames=self.video.dropped_frames,
             reconnects=self.video.reconnects,
             interrupted=self.interrupted,
+            source_lost=self.video.lost,
             classes=self.pipeline.classes,
             tracks=sorted(counts.tracks.values(), key=lambda track: track.id),
         )
@@ -219,7 +220,7 @@ class FrameLoop:
         return tqdm(
             total=total,
             unit="frame",
-            desc=Path(self.video.spec).name or self.video.spec,
+            desc=Path(self.video.spec).name or describe(self.video.spec),
             disable=not self.options.progress,
             leave=False,
             file=sys.stderr,

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from storemood.errors import UserError
+from storemood.urls import mask_url
 
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's per-packet warnings are ours to report
 os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
@@ -67,9 +68,14 @@ def open_capture(spec: str, timeout_s: float) -> cv2.VideoCapture:
 
 
 def describe(spec: str) -> str:
+    """How a source is named in messages and logs: never with the password a URL may carry.
+
+    >>> describe("rtsp://admin:hunter2@10.0.0.5/stream"), describe("0")
+    ('rtsp://admin:***@10.0.0.5/stream', 'camera 0')
+    """
     if spec.isdigit():
         return f"camera {spec}"
-    return spec if is_live(spec) else f"video {spec}"
+    return mask_url(spec) if is_live(spec) else f"video {spec}"
 
 
 class VideoSource:
@@ -103,6 +109,7 @@ class VideoSource:
         self.skipped_frames = 0
         self.dropped_frames = 0
         self.reconnects = 0
+        self.lost = False  # a live source that dropped and could not be reopened
         self.capture = self._open()
         self.fps = self.capture.get(cv2.CAP_PROP_FPS) or 25.0
         count = int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT))
@@ -177,6 +184,7 @@ class VideoSource:
                 self.reconnects += 1
                 return True
         log.warning("%s: giving up after %d reconnection attempts", describe(self.spec), self.max_retries)
+        self.lost = True
         return False
 
     def _newest_frames(self) -> Iterator[Frame]:

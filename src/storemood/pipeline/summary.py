@@ -79,6 +79,7 @@ class RunSummary:
     interrupted: bool
     classes: tuple[str, ...]
     tracks: list[TrackSummary]
+    source_lost: bool = False  # a live source dropped and could not be reopened: the run did not finish
 
     @property
     def fps(self) -> float:
@@ -98,6 +99,7 @@ class RunSummary:
             "dropped_frames": self.dropped_frames,
             "reconnects": self.reconnects,
             "interrupted": self.interrupted,
+            "source_lost": self.source_lost,
         }
 
     def describe(self) -> str:
