@@ -94,19 +94,46 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
         "--arch",
         default="mood-ensemble",
         help="architecture: mood-ensemble (two narrow mood-resnets trained side by side and averaged: the "
-        "shipped model's, default), mood-resnet (one full-width network) or seed-cnn (the notebooks' VGG-style CNN)",
+        "shipped model's, default), mood-resnet (one full-width network), seed-cnn (the notebooks' VGG-style CNN) "
+        "or teacher-vgg (a large VGG-style network, a teacher for distillation)",
     )
     parser.add_argument("--epochs", type=int, default=40, help="maximum epochs (default 40)")
     parser.add_argument("--batch-size", type=int, default=128, help="images per step (default 128)")
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 2e-3)")
     parser.add_argument(
-        "--schedule", choices=["onecycle", "cosine", "plateau"], default="onecycle", help="learning-rate schedule"
+        "--optimizer",
+        choices=["adamw", "sgd"],
+        default="adamw",
+        help="adamw (default) or sgd (Nesterov momentum 0.9)",
+    )
+    parser.add_argument(
+        "--schedule",
+        choices=["onecycle", "cosine", "plateau"],
+        default="onecycle",
+        help="learning-rate schedule; plateau lowers it when the --holdout accuracy stalls",
+    )
+    parser.add_argument(
+        "--holdout",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="hold out this share (e.g. 0.1) of the training split, stratified and seeded, to drive the plateau "
+        "schedule (validation never does); default 0: none",
+    )
+    parser.add_argument(
+        "--plateau-factor", type=float, default=0.75, help="plateau: learning-rate multiplier (default 0.75)"
+    )
+    parser.add_argument(
+        "--plateau-patience",
+        type=int,
+        default=5,
+        help="plateau: epochs without a better holdout accuracy before lowering the rate (default 5)",
     )
     parser.add_argument(
         "--weight-decay",
         type=float,
         default=5e-4,
-        help="AdamW's decoupled weight decay on conv and linear weights (default 5e-4)",
+        help="weight decay on conv and linear weights: AdamW's decoupled decay, SGD's L2 (default 5e-4)",
     )
     parser.add_argument(
         "--ema",
@@ -125,6 +152,14 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--threads", type=int, default=0, help="CPU threads; 0 uses all cores")
     parser.add_argument("--out", type=Path, default=Path("runs/latest"), help="output folder (default runs/latest)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=0.0,
+        metavar="MINUTES",
+        help="stop after the epoch that passes this many minutes, checkpoints written (--resume continues); "
+        "default 0: no limit",
+    )
     parser.set_defaults(handler=_train)
 
 
@@ -143,6 +178,14 @@ def _train(args: argparse.Namespace) -> int:
         raise UserError(f"--ema is a per-step decay between 0 and 1 (e.g. 0.999), not {args.ema}")
     if args.weight_decay < 0:
         raise UserError(f"--weight-decay cannot be negative ({args.weight_decay})")
+    if not 0 <= args.holdout < 1:
+        raise UserError(f"--holdout is a share of the training split between 0 and 1, not {args.holdout}")
+    if args.schedule == "plateau" and not args.holdout:
+        raise UserError("--schedule plateau needs --holdout (e.g. 0.1): a slice of the training split drives it")
+    if not 0 < args.plateau_factor < 1:
+        raise UserError(f"--plateau-factor is a multiplier between 0 and 1, not {args.plateau_factor}")
+    if args.time_limit < 0:
+        raise UserError(f"--time-limit cannot be negative ({args.time_limit})")
     if args.ferplus_blend and not args.ferplus:
         raise UserError("--ferplus-blend needs --ferplus (a FER+ votes file)")
     # Checked before the training images are read (half a minute for FER2013), not after.
@@ -157,8 +200,13 @@ def _train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         learning_rate=args.lr,
         weight_decay=args.weight_decay,
+        optimizer=args.optimizer,
         ema_decay=args.ema,
         schedule=args.schedule,
+        holdout=args.holdout,
+        plateau_factor=args.plateau_factor,
+        plateau_patience=args.plateau_patience,
+        time_limit=args.time_limit,
         label_smoothing=args.label_smoothing,
         mixup=args.mixup,
         class_weights=args.class_weights,

@@ -2,8 +2,10 @@
 
 Reads top to bottom like a Keras example: hyper-parameters in ``TrainConfig``, then one function per
 step. The callbacks the notebooks used are here as plain code: early stopping that restores the best
-weights, reduce-LR-on-plateau (``schedule="plateau"``), checkpoint of the best model by validation
-accuracy, a per-epoch CSV log, and resuming an interrupted run from its last checkpoint. Optionally
+weights, reduce-LR-on-plateau (``schedule="plateau"``, driven by a seeded stratified slice of the
+training split held out for it, never by validation), checkpoint of the best model by validation
+accuracy, a per-epoch CSV log, a time box (``time_limit``) and resuming a stopped run from its last
+checkpoint. Optionally
 (``ema_decay``) an exponential moving average of the weights is kept beside the trained ones; it is
 what gets validated, checkpointed as best and exported, because on FER2013's noisy labels the
 averaged weights sit in a flatter, steadier place than any single step's.
@@ -30,7 +32,7 @@ import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
-from storemood.data.dataset import ImageSet
+from storemood.data.dataset import ImageSet, stratified_split
 from storemood.training.augment import AugmentConfig, augment
 from storemood.training.models import build_model, member_count, member_logits
 
@@ -49,8 +51,12 @@ class TrainConfig:
     epochs: int = 40
     batch_size: int = 128
     learning_rate: float = 2e-3
-    weight_decay: float = 5e-4  # AdamW's decoupled decay, on conv and linear weights only
+    weight_decay: float = 5e-4  # on conv and linear weights only (AdamW: decoupled; SGD: L2)
+    optimizer: str = "adamw"  # adamw | sgd (Nesterov momentum 0.9)
     schedule: str = "onecycle"  # onecycle | cosine | plateau
+    holdout: float = 0.0  # share of the training split held out (stratified, seeded) to drive the plateau schedule
+    plateau_factor: float = 0.75  # plateau: learning rate multiplier when the holdout accuracy stalls
+    plateau_patience: int = 5  # plateau: epochs without a better holdout accuracy before lowering it
     label_smoothing: float = 0.1
     mixup: float = 0.0  # Beta(alpha, alpha) mixing of image pairs; 0 turns it off
     class_weights: bool = False  # weight rare classes (disgust) by inverse frequency
@@ -65,6 +71,7 @@ class TrainConfig:
     ferplus_blend: float = 0.0  # share of FER+ vote distribution mixed into the data's own training targets
     precision: str = "fp32"  # fp32 | bf16 (mixed precision: bf16 compute, fp32 weights)
     ema_decay: float = 0.0  # per-step decay of the weights' moving average; 0 turns it off
+    time_limit: float = 0.0  # minutes per invocation: stop after the epoch that passes it; 0: no limit
 
 
 @dataclass
@@ -77,6 +84,7 @@ class EpochResult:
     learning_rate: float
     seconds: float
     raw_val_accuracy: float | None = None  # the trained (not averaged) weights', when an EMA is kept
+    holdout_accuracy: float | None = None  # on the held-out slice of the training split, when one is kept
 
 
 def fast_bf16_available() -> bool:
@@ -117,8 +125,20 @@ def class_weights(train: ImageSet) -> torch.Tensor:
     return torch.tensor(weights, dtype=torch.float32)
 
 
+def split_holdout(train: ImageSet, share: float, seed: int) -> tuple[ImageSet, ImageSet | None]:
+    """Hold out a seeded, stratified ``share`` of the training faces (None when ``share`` is 0).
+
+    The plateau schedule watches this slice instead of validation, so validation stays an untouched
+    judge of the checkpoints. The rest of the class's faces after rounding go to training, none is lost.
+    """
+    if share <= 0:
+        return train, None
+    parts = stratified_split(train, (1 - share, 0.0, share), seed)
+    return parts["train"], parts["test"]
+
+
 def make_optimizer(model: torch.nn.Module, config: TrainConfig, steps_per_epoch: int):
-    """AdamW, plus the learning-rate schedule that ``config.schedule`` names.
+    """AdamW or SGD with Nesterov momentum, plus the learning-rate schedule that ``config.schedule`` names.
 
     Batch-norm scales and shifts and biases are not decayed: shrinking a batch-norm scale switches a
     channel off (the residual blocks' last one starts at zero) instead of regularising anything.
@@ -126,7 +146,10 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig, steps_per_epoch:
     matrices = [p for p in model.parameters() if p.ndim > 1]
     vectors = [p for p in model.parameters() if p.ndim <= 1]
     groups = [{"params": matrices, "weight_decay": config.weight_decay}, {"params": vectors, "weight_decay": 0.0}]
-    optimizer = torch.optim.AdamW(groups, lr=config.learning_rate)
+    if config.optimizer == "sgd":
+        optimizer = torch.optim.SGD(groups, lr=config.learning_rate, momentum=0.9, nesterov=True)
+    else:
+        optimizer = torch.optim.AdamW(groups, lr=config.learning_rate)
     if config.schedule == "onecycle":
         scheduler = torch.optim.lr_scheduler.OneCycleLR(
             optimizer, config.learning_rate, epochs=config.epochs, steps_per_epoch=steps_per_epoch
@@ -134,7 +157,9 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig, steps_per_epoch:
     elif config.schedule == "cosine":
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.epochs * steps_per_epoch)
     else:
-        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=4)
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode="max", factor=config.plateau_factor, patience=config.plateau_patience
+        )
     return optimizer, scheduler
 
 
@@ -258,8 +283,14 @@ def append_log(path: Path, result: EpochResult) -> None:
 
 
 def train(config: TrainConfig, train_set: ImageSet, val_set: ImageSet, out: Path, resume: bool = False):
-    """Train and keep the best model by validation accuracy in ``out/best.pt``; returns the history."""
+    """Train and keep the best model by validation accuracy in ``out/best.pt``; returns the history.
+
+    With ``config.time_limit`` the run stops after the epoch that passes it, its checkpoints and log
+    complete, and ``resume`` continues it where it stopped.
+    """
     out.mkdir(parents=True, exist_ok=True)
+    started_run = time.monotonic()
+    train_set, holdout = split_holdout(train_set, config.holdout, config.seed)
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads or os.cpu_count() or 1)
     model = build_model(config.arch, len(config.classes), config.size).to(memory_format=torch.channels_last)
@@ -287,16 +318,19 @@ def train(config: TrainConfig, train_set: ImageSet, val_set: ImageSet, out: Path
             loss, acc = train_epoch(model, ema, optimizer, scheduler, train_set, config, epoch, weights, bar)
         val_loss, val_acc = validate(ema.module if ema is not None else model, val_set)
         raw_val_acc = validate(model, val_set)[1] if ema is not None else None
+        holdout_acc = validate(ema.module if ema is not None else model, holdout)[1] if holdout is not None else None
         if config.schedule == "plateau":
-            scheduler.step(val_acc)
+            scheduler.step(holdout_acc)
         lr = optimizer.param_groups[0]["lr"]
-        result = EpochResult(epoch, loss, acc, val_loss, val_acc, lr, time.perf_counter() - started, raw_val_acc)
+        seconds = time.perf_counter() - started
+        result = EpochResult(epoch, loss, acc, val_loss, val_acc, lr, seconds, raw_val_acc, holdout_acc)
         history.append(result)
         append_log(out / LOG, result)
         tqdm.write(
             f"epoch {epoch}/{config.epochs}: loss {loss:.4f} acc {acc:.4f} | "
             f"val loss {val_loss:.4f} val acc {val_acc:.4f}"
             + (f" (without EMA {raw_val_acc:.4f})" if raw_val_acc is not None else "")
+            + (f" | holdout acc {holdout_acc:.4f}" if holdout_acc is not None else "")
             + f" | {result.seconds:.0f} s"
         )
         if val_acc > best:
@@ -307,6 +341,9 @@ def train(config: TrainConfig, train_set: ImageSet, val_set: ImageSet, out: Path
         save_checkpoint(out / LAST, model, ema, optimizer, scheduler, config, epoch, best, history)
         if stale >= config.patience:
             tqdm.write(f"early stopping: no better validation accuracy for {stale} epochs")
+            break
+        if config.time_limit and time.monotonic() - started_run >= config.time_limit * 60:
+            tqdm.write(f"time limit of {config.time_limit:g} min reached after epoch {epoch}; --resume continues")
             break
     return history
 
