@@ -58,19 +58,21 @@ def test_resuming_continues_the_average_instead_of_restarting_it(ema_run):
     assert int(state["ema"]["n_averaged"]) == EPOCHS * steps_per_epoch
 
 
-def test_weight_decay_shrinks_conv_weights_but_spares_batch_norm():
+# AdamW shrinks a weight by lr * decay; SGD's first Nesterov step by lr * decay * (1 + momentum 0.9).
+@pytest.mark.parametrize(("kind", "shrink"), [("adamw", 0.1 * 0.5), ("sgd", 0.1 * 0.5 * 1.9)])
+def test_weight_decay_shrinks_conv_weights_but_spares_batch_norm(kind, shrink):
     model = build_model("mood-resnet", 7)
     for module in model.modules():
         if isinstance(module, torch.nn.BatchNorm2d):
             torch.nn.init.constant_(module.weight, 1.0)
-    config = TrainConfig(classes=("x",) * 7, learning_rate=0.1, weight_decay=0.5, schedule="plateau")
+    config = TrainConfig(classes=("x",) * 7, learning_rate=0.1, weight_decay=0.5, optimizer=kind, schedule="plateau")
     optimizer, _ = make_optimizer(model, config, steps_per_epoch=1)
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
     for p in model.parameters():
-        p.grad = torch.zeros_like(p)  # no gradient: AdamW's step is its weight decay alone
+        p.grad = torch.zeros_like(p)  # no gradient: the step is the weight decay alone
     optimizer.step()
     for name, p in model.named_parameters():
-        expected = before[name] * (1 - 0.1 * 0.5) if p.ndim > 1 else before[name]
+        expected = before[name] * (1 - shrink) if p.ndim > 1 else before[name]
         torch.testing.assert_close(p.detach(), expected, msg=name)
 
 
