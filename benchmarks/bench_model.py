@@ -147,12 +147,13 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
-    from storemood.data.loaders import load_eval_set
+    from storemood.data.dataset import ALL_SPLITS
+    from storemood.data.loaders import read_labelled
     from storemood.emotions import FER7
     from storemood.model_metadata import METADATA_KEY, ModelInfo
     from storemood.paths import DEFAULT_MODEL
 
-    val = load_eval_set(VAL)
+    val = read_labelled(VAL, FER7, 48)[ALL_SPLITS]
     faces, labels = val.images, val.labels
     rows = []
     import onnx

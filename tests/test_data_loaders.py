@@ -13,9 +13,9 @@ import pytest
 
 from conftest import FER2013, copy_fer_subset, require
 from storemood.data.arrays import load_arrays
-from storemood.data.dataset import ImageSet
+from storemood.data.dataset import ALL_SPLITS, ImageSet
 from storemood.data.ferplus import blend_votes
-from storemood.data.loaders import load_eval_set, load_splits
+from storemood.data.loaders import load_splits, pick_eval_split, read_labelled
 from storemood.emotions import FER7, FER2013_CSV_LABELS, RETAIL4
 from storemood.errors import UserError
 
@@ -128,12 +128,13 @@ def test_unsplit_data_gets_the_seeded_stratified_split(fer_small):
     assert not set(whole["train"].sources) & set(whole["test"].sources)
 
 
-def test_eval_set_prefers_validation_and_obeys_split(formats):
+def test_eval_split_prefers_validation_and_obeys_split(formats):
     path, _ = formats["csv"]
-    assert len(load_eval_set(path)) == 7 * 8
-    assert len(load_eval_set(path, split="train")) == 7 * 20
+    splits = read_labelled(path, FER7, 48)
+    assert len(splits[pick_eval_split(splits, None, path)]) == 7 * 8
+    assert len(splits[pick_eval_split(splits, "train", path)]) == 7 * 20
     with pytest.raises(UserError, match="no test split"):
-        load_eval_set(path, split="test")
+        pick_eval_split(splits, "test", path)
 
 
 @pytest.fixture(scope="module")
@@ -197,5 +198,5 @@ def test_ferplus_blend_refuses_a_votes_file_that_matches_nothing(fer_votes_tree,
 
 def test_ferplus_labels_from_the_shared_file_match_the_shared_folders():
     val = require(FER2013 / "val")
-    data = load_eval_set(val, RETAIL4, labels=FER2013 / "ferplus.csv")
+    data = read_labelled(val, RETAIL4, 48, labels=FER2013 / "ferplus.csv")[ALL_SPLITS]
     assert data.classes == RETAIL4 and len(data) > 100

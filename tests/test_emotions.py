@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from storemood.emotions import FER7, RETAIL4, canonical, resolve_classes, restrict, valence
+from storemood.emotions import FER7, RETAIL4, canonical, resolve_classes, restrict
 from storemood.errors import UserError
 
 
@@ -26,8 +26,7 @@ def test_class_sets_keep_canonical_order_whatever_order_asked():
         resolve_classes("happy")
 
 
-def test_valence_and_restrict():
-    assert valence({"happy": 0.7, "sad": 0.2, "neutral": 0.1}) == pytest.approx(0.5)
+def test_restrict_keeps_the_subset_and_renormalises():
     rows = np.full((2, 7), 1 / 7)
     kept = restrict(rows, FER7, RETAIL4)
     assert kept.shape == (2, 4)

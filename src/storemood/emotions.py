@@ -99,13 +99,6 @@ def resolve_classes(spec: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(name for name in FERPLUS8 if name in names)
 
 
-def valence(probabilities: dict[str, float]) -> float:
-    """Positive minus negative probability mass: +1 all happy/surprise, -1 all negative."""
-    positive = sum(p for name, p in probabilities.items() if name in POSITIVE)
-    negative = sum(p for name, p in probabilities.items() if name in NEGATIVE)
-    return positive - negative
-
-
 def restrict(probabilities: Iterable[Sequence[float]], classes: Sequence[str], subset: Sequence[str]):
     """Keep only the columns of ``subset`` from rows of probabilities over ``classes``, renormalised.
 

@@ -40,7 +40,6 @@ from storemood.database.timezones import check_timezone
 from storemood.emotions import FER7
 from storemood.errors import UserError
 
-FORMATS: tuple[str, ...] = ("table", "csv", "json", "html")
 #: At most this many series in the valence-over-time chart (the groups with most visits).
 MAX_SERIES = 8
 

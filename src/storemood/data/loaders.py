@@ -107,16 +107,3 @@ def pick_eval_split(splits: dict[str, ImageSet], split: str | None, path: Path |
         if name in splits:
             return name
     raise UserError(f"{path} has no val or test split; name one with --split ({', '.join(splits)})")
-
-
-def load_eval_set(
-    path: Path | str,
-    classes: tuple[str, ...] = FER7,
-    size: int = 48,
-    labels: Path | str | None = None,
-    soft: bool = False,
-    split: str | None = None,
-) -> ImageSet:
-    """Load DATA for evaluation: the named split, else its validation or test split, else all of it."""
-    splits = read_labelled(path, classes, size, labels, soft)
-    return splits[pick_eval_split(splits, split, path)]
