@@ -1,7 +1,7 @@
 """REST API latency and throughput at 1 million events, on loopback, against peers measured in the same run.
 
 ``storemood serve`` runs in its own process over a SQLite file of synthetic events
-(``storemood.database.synthetic``: 14 days, 2 stores, 6 products); a bounded asyncio/httpx load generator in
+(``tests/synthetic_events.py``: 14 days, 2 stores, 6 products); a bounded asyncio/httpx load generator in
 this process sends requests from a few concurrent clients for a fixed time per endpoint and records each
 latency. Peers: ``/api/health`` (the HTTP stack with no database work) and the same analytics call made
 directly in this process without HTTP (what the API adds on top of the query).
@@ -35,7 +35,7 @@ from machine import machine_and_date
 from storemood.analytics import queries
 from storemood.analytics.queries import Filters
 from storemood.database.event_table import EventTable, event_to_row
-from storemood.database.synthetic import EPOCH, synthetic_events
+from testdata import EPOCH, synthetic_events
 
 DAYS = 14
 BATCH = 20_000

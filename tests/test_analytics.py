@@ -13,14 +13,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from scratch_postgres import scratch_schema
 from storemood.analytics import queries
 from storemood.analytics.queries import Filters
-from storemood.database.engine import DatabaseUnavailable, scratch_schema
+from storemood.database.engine import DatabaseUnavailable
 from storemood.database.event_table import EventTable
-from storemood.database.synthetic import synthetic_events
 from storemood.emotions import FER7, NEGATIVE, POSITIVE
 from storemood.errors import UserError
 from storemood.visit_record import VisitEvent
+from synthetic_events import synthetic_events
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 EVENTS: list[VisitEvent] = list(synthetic_events(3000, seed=11, days=3))

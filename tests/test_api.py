@@ -24,8 +24,8 @@ from storemood.api.params import MAX_PAGE_SIZE
 from storemood.api.settings import ApiSettings
 from storemood.database.engine import create_db_engine
 from storemood.database.event_table import EventTable
-from storemood.database.synthetic import EPOCH, synthetic_events
 from storemood.emotions import FER7
+from synthetic_events import EPOCH, synthetic_events
 
 EVENTS = list(synthetic_events(1200, seed=5, days=3))
 TOKEN = "api-test-token-0123456789"

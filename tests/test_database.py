@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from scratch_postgres import scratch_schema
 from storemood.config import load_store
 from storemood.database.engine import (
     DatabaseUnavailable,
@@ -20,15 +21,14 @@ from storemood.database.engine import (
     migrate,
     open_database,
     open_existing,
-    scratch_schema,
 )
 from storemood.database.event_table import EventTable, event_to_row
-from storemood.database.synthetic import synthetic_events
 from storemood.delivery.outbox import Outbox
 from storemood.delivery.writer import EventWriter
 from storemood.demo import DEMO_STORE
 from storemood.demo.run import demo_sinks
 from storemood.errors import UserError
+from synthetic_events import synthetic_events
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

@@ -23,10 +23,10 @@ import pytest
 import sqlalchemy as sa
 
 from storemood.database.engine import create_db_engine
-from storemood.database.synthetic import synthetic_events
 from storemood.delivery.destinations import MqttDestination, WebhookDestination, signature
 from storemood.delivery.outbox import Outbox
 from storemood.delivery.writer import EventWriter, outbox_file
+from synthetic_events import synthetic_events
 from test_database import _ids_in_order, pg_url  # noqa: F401  (a fixture)
 
 

@@ -15,8 +15,8 @@ import pytest
 
 from storemood.cli import main
 from storemood.database.event_table import EventTable
-from storemood.database.synthetic import synthetic_events
 from storemood.emotions import FER7
+from synthetic_events import synthetic_events
 
 EVENTS = list(synthetic_events(600, seed=21, days=2))
 

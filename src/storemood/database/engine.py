@@ -9,7 +9,6 @@ so many edge machines starting at once upgrade a shared database exactly once.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -150,30 +149,3 @@ def safe_url(url: str | sa.URL) -> str:
 def _first_line(error: Exception) -> str:
     text = str(getattr(error, "orig", None) or error).strip()
     return text.splitlines()[0] if text else type(error).__name__
-
-
-@contextmanager
-def scratch_schema(server_url: str, prefix: str = "storemood_scratch") -> Iterator[str]:
-    """A PostgreSQL URL whose tables live in a new, uniquely named schema, dropped afterwards.
-
-    Tests and benchmarks use it to share one server (and one database) without touching anyone's
-    tables. Raises DatabaseUnavailable when the server cannot be reached.
-    """
-    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    engine = create_db_engine(server_url)
-    try:
-        with engine.begin() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as error:
-        engine.dispose()
-        raise DatabaseUnavailable(f"cannot reach database {safe_url(server_url)}: {_first_line(error)}") from None
-    try:
-        yield (
-            make_url(server_url)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-    finally:
-        with engine.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()

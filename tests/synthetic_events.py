@@ -1,4 +1,4 @@
-"""Synthetic visit events: plausible stores, products and reactions for tests, benchmarks and demos.
+"""Synthetic visit events: plausible stores, products and reactions for tests and benchmarks.
 
 Each product gets its own mood (a Dirichlet preference over emotions), so aggregates differ between
 products in a way tests can check against the generated truth. Seeded: the same arguments give the
