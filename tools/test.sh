@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README's `make test`; CI's .ci/run calls it): installs what the tests need,
-# makes sure the local PostgreSQL is up, lints, and runs the whole test suite.
+# makes sure the local PostgreSQL is up, lints, and runs the whole test suite and the package's doctests.
+# Arguments go to pytest: `bash tools/test.sh -k resume -x`, `bash tools/test.sh -m "not slow and not browser"`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -19,7 +20,12 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
 fi
 
 "$VENV/bin/ruff" check src tests benchmarks
-"$VENV/bin/python" -m pytest -q "$@"
+# --doctest-modules runs every example in the package's docstrings beside the tests (pyproject's addopts keep
+# Alembic's env.py out: Alembic runs it, it is not a module to import).
+"$VENV/bin/python" -m pytest -q --doctest-modules src/storemood tests "$@"
 
 # What a plain `pip install storemood-*.whl` gives, from outside the source tree (issue: pip install just works).
-VENV=$VENV PYTHON=${PYTHON:-python3} bash tools/wheel_check.sh
+# `make test-fast` sets WHEEL_CHECK=0 to leave it out.
+if [ "${WHEEL_CHECK:-1}" != 0 ]; then
+  VENV=$VENV PYTHON=${PYTHON:-python3} bash tools/wheel_check.sh
+fi
