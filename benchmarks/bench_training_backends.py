@@ -150,24 +150,22 @@ def time_pytorch_step(arch: str, batches: int, batch_size: int, warmup: int, pre
 
 def time_pytorch_loop(arch: str, batches: int, batch_size: int, warmup: int, precision: str = "fp32") -> dict:
     """Images per second of storemood's whole ``train_epoch`` (augmentation, schedule, metrics included)."""
-    import torch
     from tqdm import tqdm
 
     from storemood.data.dataset import ImageSet
     from storemood.emotions import FER7
-    from storemood.training.models import build_model
-    from storemood.training.train import TrainConfig, make_optimizer, train_epoch
+    from storemood.training.config import TrainConfig
+    from storemood.training.train import start_run, train_epoch
 
     config = TrainConfig(arch=arch, classes=FER7, batch_size=batch_size, epochs=2, precision=precision)
     faces, targets = faces_and_targets(batches * batch_size)
     data = ImageSet(faces, targets, FER7, [""] * len(faces))
-    model = build_model(arch, CLASSES).to(memory_format=torch.channels_last)
-    optimizer, scheduler = make_optimizer(model, config, batches)
+    run = start_run(config, data)  # the model, optimiser and one-cycle schedule sized for ``batches`` steps
     warm = ImageSet(faces[: warmup * batch_size], targets[: warmup * batch_size], FER7, [""] * warmup * batch_size)
     with tqdm(disable=True) as bar:
-        train_epoch(model, None, optimizer, scheduler, warm, config, 1, None, bar)
+        train_epoch(run, warm, 1, bar)
         clock = Stopwatch()
-        train_epoch(model, None, optimizer, scheduler, data, config, 2, None, bar)
+        train_epoch(run, data, 2, bar)
     return clock.rates(len(data))
 
 

@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from storemood.data.dataset import ImageSet
+from storemood.data.loaders import read_labelled
+from storemood.emotions import FER7
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("STOREMOOD_SHARED", ROOT.parent / "shared")).resolve()
 FER2013 = SHARED / "data" / "fer2013"
@@ -42,6 +46,28 @@ def fer_small(tmp_path_factory) -> Path:
     copy_fer_subset(root / "train", "train", per_class=20)
     copy_fer_subset(root / "val", "val", per_class=8)
     return root
+
+
+@pytest.fixture(scope="session")
+def fer_small_val(fer_small) -> ImageSet:
+    """``fer_small``'s validation faces (8 per class), as training validates on them."""
+    return read_labelled(fer_small, FER7, 48)["val"]
+
+
+#: The one short training run the training tests share: every option whose effect they check, at once.
+TRAINED_RUN_ARGS = ("--arch", "mood-ensemble", "--epochs", "2", "--batch-size", "32")
+TRAINED_RUN_ARGS += ("--ema", "0.9", "--weight-decay", "0.05")
+
+
+@pytest.fixture(scope="session")
+def trained_run(fer_small, tmp_path_factory) -> Path:
+    """Two epochs of mood-ensemble with a weight average (decay 0.9) and weight decay 0.05 on 140 real faces,
+    validated on 56 others: checkpoints, log, plots, evaluation, report and model.onnx in the returned folder."""
+    from storemood.cli import main
+
+    out = tmp_path_factory.mktemp("trained_run")
+    assert main(["train", str(fer_small), *TRAINED_RUN_ARGS, "--out", str(out)]) == 0
+    return out
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ import pytest
 
 from storemood.cli import main
 from storemood.database.event_table import EventTable
-from storemood.emotions import FER7
+from storemood.emotions import FER7, NEGATIVE, POSITIVE
 from synthetic_events import synthetic_events
 
 EVENTS = list(synthetic_events(600, seed=21, days=2))
@@ -44,7 +44,8 @@ def test_json_has_the_documented_shape_and_counts_every_visit(capsys, db_url):
     for row in report["rows"]:
         assert isinstance(row["visits"], int) and isinstance(row["dwell_median_s"], float)
         assert set(row["shares"]) == set(FER7) and sum(row["shares"].values()) == pytest.approx(1.0)
-        assert -1.0 <= row["valence"] <= 1.0
+        positive, negative = (sum(row["shares"][name] for name in group) for group in (POSITIVE, NEGATIVE))
+        assert row["valence"] == pytest.approx(positive - negative, abs=1e-3)
     assert sum(row["visits"] for row in report["rows"]) == len(EVENTS)
 
 

@@ -11,12 +11,12 @@ import pytest
 import torch
 
 from storemood.cli import main
-from storemood.data.loaders import load_eval_set, load_splits
+from storemood.data.loaders import load_splits
 from storemood.evaluation import OnnxPredictor
+from storemood.training.checkpoint import LAST, LOG, load_model
+from storemood.training.config import TrainConfig
 from storemood.training.models import build_model
-from storemood.training.train import LAST, LOG, TrainConfig, load_model, make_optimizer, predict, split_holdout
-
-pytestmark = pytest.mark.slow
+from storemood.training.train import make_optimizer, predict, split_holdout
 
 TEACHER = ["--arch", "teacher-vgg", "--optimizer", "sgd", "--lr", "0.01", "--schedule", "plateau", "--holdout", "0.1"]
 PLATEAU = ["--plateau-factor", "0.5", "--plateau-patience", "0"]
@@ -40,6 +40,7 @@ def teacher_run(fer_small, tmp_path_factory) -> tuple[Path, list[dict[str, str]]
     return out, stopped
 
 
+@pytest.mark.slow
 def test_the_time_limit_stops_after_an_epoch_and_resume_continues(teacher_run):
     out, stopped = teacher_run
     assert [row["epoch"] for row in stopped] == ["1"]
@@ -47,6 +48,7 @@ def test_the_time_limit_stops_after_an_epoch_and_resume_continues(teacher_run):
     assert torch.load(out / LAST, map_location="cpu", weights_only=False)["epoch"] == EPOCHS
 
 
+@pytest.mark.slow
 def test_the_plateau_schedule_follows_the_holdout_accuracy(teacher_run):
     """Replays reduce-on-plateau (patience 0, factor 0.5) on the logged holdout accuracies."""
     rows = read_log(teacher_run[0])
@@ -60,13 +62,13 @@ def test_the_plateau_schedule_follows_the_holdout_accuracy(teacher_run):
         assert float(row["learning_rate"]) == pytest.approx(rate)
 
 
-def test_the_teacher_exports_to_onnx_with_its_probabilities(teacher_run, fer_small):
+@pytest.mark.slow
+def test_the_teacher_exports_to_onnx_with_its_probabilities(teacher_run, fer_small_val):
     model, config = load_model(teacher_run[0] / "best.pt")
     assert (config.arch, config.optimizer, config.holdout) == ("teacher-vgg", "sgd", 0.1)
     assert sum(p.numel() for p in model.parameters()) < 6_000_000
-    val = load_eval_set(fer_small)
-    exported = OnnxPredictor(teacher_run[0] / "model.onnx").predict(val.images)
-    assert np.abs(exported - predict(model, val.images)).max() < 1e-4
+    exported = OnnxPredictor(teacher_run[0] / "model.onnx").predict(fer_small_val.images)
+    assert np.abs(exported - predict(model, fer_small_val.images)).max() < 1e-4
 
 
 def test_the_holdout_is_a_disjoint_stratified_seeded_slice_of_training(fer_small):

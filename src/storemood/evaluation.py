@@ -2,19 +2,21 @@
 
 ONNX models (the normal case) run through the runtime's own ``EmotionClassifier``, so what is measured is
 exactly what ``storemood run`` would see, and nothing here needs a training framework: metrics are plain
-numpy. Training checkpoints (``.pt``) are handed to ``storemood.training.evaluate``, imported only then.
+numpy. Any ``Predictor`` can be measured: ``storemood.training.evaluate.CheckpointPredictor`` measures training
+checkpoints (``.pt``) the same way. This module imports nothing from ``storemood.training``; training imports it.
 
-``evaluate_model(model, data)`` reads a labelled data set (``storemood evaluate``); the same measurement on
+``evaluate_model(predictor, data)`` reads a labelled data set (``storemood evaluate``); the same measurement on
 faces already in memory, here the one face of a photo that ships with scikit-image:
 
 >>> import cv2
 >>> from skimage import data
 >>> from storemood.vision.crop import crop_faces
+>>> from storemood.paths import DEFAULT_MODEL
 >>> from storemood.vision.detectors import create_detector
 >>> photo = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
 >>> crops = crop_faces(cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY), create_detector().detect(photo), 48)
 >>> faces = ImageSet.from_names(crops, ["happy"], ("happy", "neutral"), ["astronaut"])
->>> report = evaluate_predictor(open_predictor(None), faces)     # the shipped model, restricted to 2 classes
+>>> report = evaluate_predictor(OnnxPredictor(DEFAULT_MODEL), faces)  # the shipped model, restricted to 2 classes
 >>> report["n"], report["accuracy"], report["confusion"]
 (1, 1.0, [[1, 0], [0, 0]])
 """
@@ -33,9 +35,7 @@ from storemood.data.dataset import ImageSet
 from storemood.data.loaders import pick_eval_split, read_labelled
 from storemood.emotions import restrict
 from storemood.errors import UserError
-from storemood.paths import DEFAULT_MODEL
 
-CHECKPOINT_SUFFIXES = frozenset({".pt", ".pth"})
 BATCH = 256
 
 
@@ -62,18 +62,6 @@ class OnnxPredictor:
 
     def predict(self, faces: np.ndarray) -> np.ndarray:
         return self.classifier.classify_crops(faces)
-
-
-def open_predictor(model: Path | str | None, tta: bool = False, threads: int = 0) -> Predictor:
-    """The model at ``model`` (the shipped one when None): ONNX, or a training checkpoint (needs torch)."""
-    path = Path(model) if model is not None else DEFAULT_MODEL
-    if path.suffix.lower() not in CHECKPOINT_SUFFIXES:
-        return OnnxPredictor(path, tta, threads)
-    try:
-        from storemood.training.evaluate import CheckpointPredictor
-    except ImportError as error:
-        raise UserError(f"evaluating checkpoint {path} needs PyTorch (pip install 'storemood[train]')") from error
-    return CheckpointPredictor(path, tta, threads)
 
 
 def predict_in_batches(predictor: Predictor, faces: np.ndarray) -> np.ndarray:
@@ -143,23 +131,20 @@ def evaluate_predictor(predictor: Predictor, faces: ImageSet, **context: object)
 
 
 def evaluate_model(
-    model: Path | str | None,
+    predictor: Predictor,
     data: Path | str,
     classes: Sequence[str] | None = None,
     labels: Path | str | None = None,
     soft: bool = False,
-    tta: bool = False,
     split: str | None = None,
-    threads: int = 0,
 ) -> dict:
-    """Evaluate a model file on DATA (any layout ``storemood.data.loaders`` reads); the ``evaluate --json`` object.
+    """Evaluate a model on DATA (any layout ``storemood.data.loaders`` reads); the ``evaluate --json`` object.
 
     ``classes`` evaluates on a subset (e.g. retail4): only faces of those classes, with the model's output
     restricted to them. ``split`` picks the part of DATA (default: validation, else test, else all).
-    ``seconds`` is the whole evaluation, loading included.
+    ``seconds`` is the whole evaluation, reading DATA included.
     """
     started = time.perf_counter()
-    predictor = open_predictor(model, tta, threads)
     wanted = tuple(classes) if classes else predictor.classes
     splits = read_labelled(data, wanted, predictor.size, labels, soft)
     chosen = pick_eval_split(splits, split, data)

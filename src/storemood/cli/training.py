@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
+CHECKPOINT_SUFFIXES = frozenset({".pt", ".pth"})
 DATA_HELP = (
     "face data: a class-folder tree (<class>/<image>, optionally under train/ val/ test/), a FER2013-style "
     "CSV (emotion,pixels[,Usage]) or a folder of X_train.npy/Y_train.npy arrays (see docs/training.md)"
@@ -166,9 +168,10 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
 def _train(args: argparse.Namespace) -> int:
     from storemood.emotions import resolve_classes
     from storemood.errors import UserError
+    from storemood.training.config import TrainConfig
     from storemood.training.models import require_architecture
     from storemood.training.run import run_training
-    from storemood.training.train import TrainConfig, resolve_precision
+    from storemood.training.train import resolve_precision
 
     if args.soft_labels and not args.labels:
         raise UserError("--soft-labels needs --labels (a FER+ votes file)")
@@ -251,12 +254,31 @@ def _register_evaluate(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_evaluate)
 
 
+def _open_predictor(model: Path | None, tta: bool, threads: int):
+    """The model at ``model`` (the shipped one when None): ONNX, or a training checkpoint (needs PyTorch)."""
+    from storemood.errors import UserError
+    from storemood.evaluation import OnnxPredictor
+    from storemood.paths import DEFAULT_MODEL
+
+    path = model if model is not None else DEFAULT_MODEL
+    if path.suffix.lower() not in CHECKPOINT_SUFFIXES:
+        return OnnxPredictor(path, tta, threads)
+    try:
+        from storemood.training.evaluate import CheckpointPredictor
+    except ImportError as error:
+        raise UserError(f"evaluating checkpoint {path} needs PyTorch (pip install 'storemood[train]')") from error
+    return CheckpointPredictor(path, tta, threads)
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from storemood.emotions import resolve_classes
     from storemood.evaluation import evaluate_model, print_report
 
+    started = time.perf_counter()
     classes = resolve_classes(args.classes) if args.classes else None
-    report = evaluate_model(args.model, args.data, classes, args.labels, False, args.tta, args.split, args.threads)
+    predictor = _open_predictor(args.model, args.tta, args.threads)
+    report = evaluate_model(predictor, args.data, classes, args.labels, split=args.split)
+    report["seconds"] = round(time.perf_counter() - started, 3)  # the whole command, model loading included
     if args.json:
         print(json.dumps(report))
     else:

@@ -15,7 +15,9 @@ import numpy as np
 import torch
 
 from storemood.errors import UserError
-from storemood.training.train import TrainConfig, load_model, predict
+from storemood.training.checkpoint import load_model
+from storemood.training.config import TrainConfig
+from storemood.training.train import predict
 
 
 def open_checkpoint(path: Path | str) -> tuple[torch.nn.Module, TrainConfig]:

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from storemood.model_metadata import METADATA_KEY, ModelInfo
-from storemood.training.train import TrainConfig
+from storemood.training.config import TrainConfig
 
 INPUT_NAME, OUTPUT_NAME = "faces", "probabilities"
 

@@ -19,7 +19,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from storemood.training.train import LOG, EpochResult, TrainConfig
+from storemood.training.checkpoint import LOG
+from storemood.training.config import EpochResult, TrainConfig
 
 CURVES, CONFUSION, EVALUATION, REPORT = "curves.png", "confusion.png", "evaluation.json", "report.md"
 

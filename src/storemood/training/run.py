@@ -16,10 +16,12 @@ from storemood.data.ferplus import blend_votes
 from storemood.data.loaders import load_splits
 from storemood.errors import UserError
 from storemood.evaluation import OnnxPredictor, evaluate_predictor
+from storemood.training.checkpoint import BEST, load_model
+from storemood.training.config import TrainConfig
 from storemood.training.evaluate import open_checkpoint
 from storemood.training.export import export_onnx
 from storemood.training.report import write_run_report
-from storemood.training.train import BEST, TrainConfig, load_model, train
+from storemood.training.train import train
 
 log = logging.getLogger(__name__)
 

@@ -1,11 +1,12 @@
 """Training: data -> augmentation -> model -> optimiser and schedule -> callbacks -> best checkpoint.
 
-Reads top to bottom like a Keras example: hyper-parameters in ``TrainConfig``, then one function per
-step. The callbacks the notebooks used are here as plain code: early stopping that restores the best
-weights, reduce-LR-on-plateau (``schedule="plateau"``, driven by a seeded stratified slice of the
-training split held out for it, never by validation), checkpoint of the best model by validation
-accuracy, a per-epoch CSV log, a time box (``time_limit``) and resuming a stopped run from its last
-checkpoint. Optionally
+Reads top to bottom like a Keras example: hyper-parameters in ``TrainConfig`` (``storemood.training.config``),
+then one function per step, and a loop that trains and validates an epoch and hands the result to its
+callbacks (``storemood.training.callbacks``): reduce-LR-on-plateau (``schedule="plateau"``, driven by a
+seeded stratified slice of the training split held out for it, never by validation), the CSV log, the
+checkpoint of the best model by validation accuracy, early stopping that restores the best weights, and a
+time box (``time_limit``). A stopped run resumes from its last checkpoint (``storemood.training.checkpoint``).
+Optionally
 (``ema_decay``) an exponential moving average of the weights is kept beside the trained ones; it is
 what gets validated, checkpointed as best and exported, because on FER2013's noisy labels the
 averaged weights sit in a flatter, steadier place than any single step's.
@@ -18,12 +19,9 @@ is the product's main constraint.
 
 from __future__ import annotations
 
-import csv
-import logging
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,58 +31,11 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from storemood.data.dataset import ImageSet, stratified_split
-from storemood.training.augment import AugmentConfig, augment
+from storemood.training import checkpoint
+from storemood.training.augment import augment
+from storemood.training.callbacks import Run, default_callbacks
+from storemood.training.config import EpochResult, TrainConfig
 from storemood.training.models import build_model, member_count, member_logits
-
-log = logging.getLogger(__name__)
-
-BEST, LAST, LOG = "best.pt", "last.pt", "log.csv"
-
-
-@dataclass
-class TrainConfig:
-    """Everything that decides a training run's result; saved in every checkpoint."""
-
-    arch: str = "mood-ensemble"
-    classes: tuple[str, ...] = ()
-    size: int = 48
-    epochs: int = 40
-    batch_size: int = 128
-    learning_rate: float = 2e-3
-    weight_decay: float = 5e-4  # on conv and linear weights only (AdamW: decoupled; SGD: L2)
-    optimizer: str = "adamw"  # adamw | sgd (Nesterov momentum 0.9)
-    schedule: str = "onecycle"  # onecycle | cosine | plateau
-    holdout: float = 0.0  # share of the training split held out (stratified, seeded) to drive the plateau schedule
-    plateau_factor: float = 0.75  # plateau: learning rate multiplier when the holdout accuracy stalls
-    plateau_patience: int = 5  # plateau: epochs without a better holdout accuracy before lowering it
-    label_smoothing: float = 0.1
-    mixup: float = 0.0  # Beta(alpha, alpha) mixing of image pairs; 0 turns it off
-    class_weights: bool = False  # weight rare classes (disgust) by inverse frequency
-    patience: int = 10  # early stopping: epochs without a better validation accuracy
-    seed: int = 0
-    threads: int = 0  # 0: all cores
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
-    data: str = ""
-    labels: str = ""  # FER+ votes file the targets came from ("" : the data's own labels)
-    soft_labels: bool = False  # targets are FER+ vote distributions rather than majority labels
-    ferplus: str = ""  # FER+ votes file for ferplus_blend
-    ferplus_blend: float = 0.0  # share of FER+ vote distribution mixed into the data's own training targets
-    precision: str = "fp32"  # fp32 | bf16 (mixed precision: bf16 compute, fp32 weights)
-    ema_decay: float = 0.0  # per-step decay of the weights' moving average; 0 turns it off
-    time_limit: float = 0.0  # minutes per invocation: stop after the epoch that passes it; 0: no limit
-
-
-@dataclass
-class EpochResult:
-    epoch: int
-    loss: float
-    accuracy: float
-    val_loss: float
-    val_accuracy: float
-    learning_rate: float
-    seconds: float
-    raw_val_accuracy: float | None = None  # the trained (not averaged) weights', when an EMA is kept
-    holdout_accuracy: float | None = None  # on the held-out slice of the training split, when one is kept
 
 
 def fast_bf16_available() -> bool:
@@ -184,12 +135,14 @@ def validate(model: torch.nn.Module, val: ImageSet) -> tuple[float, float]:
     return float(loss), float((probs.argmax(axis=1) == val.labels).mean())
 
 
-def train_epoch(model, ema, optimizer, scheduler, train: ImageSet, config: TrainConfig, epoch: int, weights, bar):
+def train_epoch(run: Run, train: ImageSet, epoch: int, bar: tqdm) -> tuple[float, float]:
     """One pass over the shuffled, freshly augmented training set; returns mean loss and accuracy.
 
     Each member of an ensemble sees its own augmented view of the batch and has its own loss (the mean
     of the members' losses is minimised), so the members stay independent and their errors differ.
+    Per-step schedules (one-cycle, cosine) step after every batch; the plateau schedule is a callback.
     """
+    model, config = run.model, run.config
     members = member_count(model)
     generator = torch.Generator().manual_seed(config.seed * 1000 + epoch)
     mix_rng = np.random.default_rng([config.seed, epoch])
@@ -210,15 +163,15 @@ def train_epoch(model, ema, optimizer, scheduler, train: ImageSet, config: Train
         views = [x.contiguous(memory_format=torch.channels_last) for x in views]
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.precision == "bf16"):
             logits = [out.float() for out in member_logits(model, views)]
-        loss = sum(soft_cross_entropy(out, y, weights) for out in logits) / members
+        loss = sum(soft_cross_entropy(out, y, run.class_weights) for out in logits) / members
         predicted = torch.stack([F.softmax(out, dim=1) for out in logits]).mean(dim=0).argmax(dim=1)
-        optimizer.zero_grad(set_to_none=True)
+        run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        optimizer.step()
-        if ema is not None:
-            ema.update_parameters(model)
+        run.optimizer.step()
+        if run.ema is not None:
+            run.ema.update_parameters(model)
         if config.schedule != "plateau":
-            scheduler.step()
+            run.scheduler.step()
         total_loss += loss.item() * len(index)
         total_correct += float((predicted == hard).sum())
         seen += len(index)
@@ -234,123 +187,54 @@ def make_ema(model: torch.nn.Module, config: TrainConfig) -> AveragedModel | Non
     return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
 
 
-def save_checkpoint(
-    path: Path, model, ema, optimizer, scheduler, config: TrainConfig, epoch: int, best: float, history
-):
-    state = {
-        "config": asdict(config),
-        "model": model.state_dict(),
-        "ema": ema.state_dict() if ema is not None else None,
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(),
-        "epoch": epoch,
-        "best_val_accuracy": best,
-        "history": [asdict(h) for h in history],
-    }
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)  # never leave a half-written checkpoint behind if interrupted
-
-
-def config_from_dict(data: dict) -> TrainConfig:
-    data = dict(data)
-    data["classes"] = tuple(data["classes"])
-    data["augment"] = AugmentConfig(**data["augment"])
-    return TrainConfig(**data)
-
-
-def load_model(checkpoint: Path | str) -> tuple[torch.nn.Module, TrainConfig]:
-    """The model stored in a checkpoint, ready for inference, with its config: the averaged weights when
-    the run kept an EMA (those are the ones it validated), else the trained ones."""
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    config = config_from_dict(state["config"])
-    model = build_model(config.arch, len(config.classes), config.size)
-    if state.get("ema"):
-        prefix = "module."
-        model.load_state_dict({k.removeprefix(prefix): v for k, v in state["ema"].items() if k.startswith(prefix)})
-    else:
-        model.load_state_dict(state["model"])
-    return model.eval(), config
-
-
-def append_log(path: Path, result: EpochResult) -> None:
-    new = not path.exists()
-    with path.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(asdict(result)))
-        if new:
-            writer.writeheader()
-        writer.writerow(asdict(result))
-
-
-def train(config: TrainConfig, train_set: ImageSet, val_set: ImageSet, out: Path, resume: bool = False):
-    """Train and keep the best model by validation accuracy in ``out/best.pt``; returns the history.
-
-    With ``config.time_limit`` the run stops after the epoch that passes it, its checkpoints and log
-    complete, and ``resume`` continues it where it stopped.
-    """
-    out.mkdir(parents=True, exist_ok=True)
-    started_run = time.monotonic()
-    train_set, holdout = split_holdout(train_set, config.holdout, config.seed)
+def start_run(config: TrainConfig, train_set: ImageSet) -> Run:
+    """A fresh run: seeded model, optimiser and schedule, moving average and class weights as configured."""
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads or os.cpu_count() or 1)
     model = build_model(config.arch, len(config.classes), config.size).to(memory_format=torch.channels_last)
-    steps = math.ceil(len(train_set) / config.batch_size)
-    optimizer, scheduler = make_optimizer(model, config, steps)
-    ema = make_ema(model, config)
+    optimizer, scheduler = make_optimizer(model, config, math.ceil(len(train_set) / config.batch_size))
     weights = class_weights(train_set) if config.class_weights else None
-    start_epoch, best, history = 1, -1.0, []
-    if resume and (out / LAST).exists():
-        state = torch.load(out / LAST, map_location="cpu", weights_only=False)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        if ema is not None:
-            ema.load_state_dict(state["ema"])
-        start_epoch, best = state["epoch"] + 1, state["best_val_accuracy"]
-        history = [EpochResult(**h) for h in state["history"]]
-        log.info("resuming %s at epoch %d (best val accuracy %.4f)", out, start_epoch, best)
-    stale = sum(1 for _ in _epochs_since_best(history))
-    for epoch in range(start_epoch, config.epochs + 1):
-        started = time.perf_counter()
-        with tqdm(
-            total=len(train_set), desc=f"epoch {epoch}/{config.epochs}", unit="img", leave=False, disable=None
-        ) as bar:
-            loss, acc = train_epoch(model, ema, optimizer, scheduler, train_set, config, epoch, weights, bar)
-        val_loss, val_acc = validate(ema.module if ema is not None else model, val_set)
-        raw_val_acc = validate(model, val_set)[1] if ema is not None else None
-        holdout_acc = validate(ema.module if ema is not None else model, holdout)[1] if holdout is not None else None
-        if config.schedule == "plateau":
-            scheduler.step(holdout_acc)
-        lr = optimizer.param_groups[0]["lr"]
-        seconds = time.perf_counter() - started
-        result = EpochResult(epoch, loss, acc, val_loss, val_acc, lr, seconds, raw_val_acc, holdout_acc)
-        history.append(result)
-        append_log(out / LOG, result)
-        tqdm.write(
-            f"epoch {epoch}/{config.epochs}: loss {loss:.4f} acc {acc:.4f} | "
-            f"val loss {val_loss:.4f} val acc {val_acc:.4f}"
-            + (f" (without EMA {raw_val_acc:.4f})" if raw_val_acc is not None else "")
-            + (f" | holdout acc {holdout_acc:.4f}" if holdout_acc is not None else "")
-            + f" | {result.seconds:.0f} s"
-        )
-        if val_acc > best:
-            best, stale = val_acc, 0
-            save_checkpoint(out / BEST, model, ema, optimizer, scheduler, config, epoch, best, history)
-        else:
-            stale += 1
-        save_checkpoint(out / LAST, model, ema, optimizer, scheduler, config, epoch, best, history)
-        if stale >= config.patience:
-            tqdm.write(f"early stopping: no better validation accuracy for {stale} epochs")
-            break
-        if config.time_limit and time.monotonic() - started_run >= config.time_limit * 60:
-            tqdm.write(f"time limit of {config.time_limit:g} min reached after epoch {epoch}; --resume continues")
-            break
-    return history
+    return Run(config, model, optimizer, scheduler, make_ema(model, config), weights)
 
 
-def _epochs_since_best(history: list[EpochResult]):
-    """Yield once per epoch after the best one, to restore the early-stopping counter on resume."""
-    if not history:
-        return
-    best_epoch = max(history, key=lambda h: h.val_accuracy).epoch
-    yield from (h for h in history if h.epoch > best_epoch)
+def fit_epoch(run: Run, train_set: ImageSet, val_set: ImageSet, holdout: ImageSet | None, epoch: int) -> EpochResult:
+    """Train one epoch and validate what it left (the average, when one is kept, and the trained weights),
+    and measure it on the held-out slice of the training split when there is one."""
+    started = time.perf_counter()
+    desc = f"epoch {epoch}/{run.config.epochs}"
+    with tqdm(total=len(train_set), desc=desc, unit="img", leave=False, disable=None) as bar:
+        loss, acc = train_epoch(run, train_set, epoch, bar)
+    val_loss, val_acc = validate(run.validated, val_set)
+    raw_val_acc = validate(run.model, val_set)[1] if run.ema is not None else None
+    holdout_acc = validate(run.validated, holdout)[1] if holdout is not None else None
+    lr = run.optimizer.param_groups[0]["lr"]
+    seconds = time.perf_counter() - started
+    return EpochResult(epoch, loss, acc, val_loss, val_acc, lr, seconds, raw_val_acc, holdout_acc)
+
+
+def train(
+    config: TrainConfig,
+    train_set: ImageSet,
+    val_set: ImageSet,
+    out: Path,
+    resume: bool = False,
+) -> list[EpochResult]:
+    """Train with ``default_callbacks`` (best model by validation accuracy in ``out/best.pt``, log, early
+    stopping, time limit); ``resume`` continues from ``out/last.pt`` when there is one. Returns the history."""
+    out.mkdir(parents=True, exist_ok=True)
+    train_set, holdout = split_holdout(train_set, config.holdout, config.seed)
+    run = start_run(config, train_set)
+    if resume and (out / checkpoint.LAST).exists():
+        checkpoint.resume(run, out / checkpoint.LAST)
+    callbacks = default_callbacks(config, out)
+    for callback in callbacks:
+        callback.on_train_begin(run)
+    for epoch in range(run.epoch + 1, config.epochs + 1):
+        run.history.append(fit_epoch(run, train_set, val_set, holdout, epoch))
+        for callback in callbacks:
+            callback.on_epoch_end(run, run.history[-1])
+        if run.stop:
+            break
+    for callback in callbacks:
+        callback.on_train_end(run)
+    return run.history
