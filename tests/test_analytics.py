@@ -219,3 +219,12 @@ def test_postgresql_time_series_and_histograms_match_sqlite(sqlite_store, pg_sto
     assert queries.dwell_distribution(pg_store.engine, "zone") == queries.dwell_distribution(
         sqlite_store.engine, "zone"
     )
+
+
+def test_plots_and_annotations_draw_with_the_one_palette():
+    from storemood.analytics import plots
+    from storemood.emotions import EMOTION_COLORS
+    from storemood.pipeline import annotate
+
+    assert plots.EMOTION_COLORS is EMOTION_COLORS
+    assert set(annotate.EMOTION_BGR) == set(EMOTION_COLORS)

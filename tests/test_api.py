@@ -292,3 +292,18 @@ def test_overall_matches_python_and_is_none_without_visits(store):
 def test_change_marker_counts_events(store):
     count, marker = queries.change_marker(store.engine)
     assert count == len(EVENTS) and marker >= count
+
+
+def test_meta_serves_the_one_palette_and_the_limits_without_a_token(store):
+    from storemood.analytics.report import MAX_SERIES
+    from storemood.emotions import EMOTION_COLORS
+    from storemood.pipeline.annotate import EMOTION_BGR
+
+    client = TestClient(create_app(store.engine, ApiSettings(token=TOKEN, max_range_days=30, engagement_dwell_s=7)))
+    body = client.get("/api/meta").json()
+    assert body["emotions"] == list(FER7) and body["colors"] == EMOTION_COLORS
+    assert (body["max_page_size"], body["max_series"]) == (MAX_PAGE_SIZE, MAX_SERIES)
+    assert (body["max_range_days"], body["engagement_dwell_s"]) == (30, 7)
+    assert all(
+        f"#{red:02x}{green:02x}{blue:02x}" == body["colors"][name] for name, (blue, green, red) in EMOTION_BGR.items()
+    )

@@ -83,3 +83,38 @@ def test_only_loopback_may_serve_without_a_token(host, loopback):
         with pytest.raises(UserError):
             check_exposure(host, ApiSettings())
     check_exposure(host, ApiSettings(token=GOOD_TOKEN))  # with a token any host is fine
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize(("flags", "expected"), [([], 12.0), (["--engaged-after", "4"], 4.0)])
+def test_serve_reads_the_engagement_threshold_from_store_yaml(database, tmp_path, monkeypatch, flags, expected):
+    import uvicorn
+
+    from storemood.config import EXAMPLE_STORE
+
+    layout = tmp_path / "store.yaml"
+    layout.write_text(
+        EXAMPLE_STORE.read_text(encoding="utf-8").replace("engagement_dwell_s: 3.0", "engagement_dwell_s: 12"),
+        encoding="utf-8",
+    )
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **_: served.append(app))
+    port = str(_free_port())
+    assert main(["serve", "--db", database, "--port", port, "--store", str(layout), *flags]) == 0
+    assert served[0].state.settings.engagement_dwell_s == expected
+
+
+def test_serve_without_store_yaml_keeps_the_default_threshold(database, monkeypatch):
+    import uvicorn
+
+    from storemood.defaults import ENGAGEMENT_DWELL_S
+
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **_: served.append(app))
+    assert main(["serve", "--db", database, "--port", str(_free_port())]) == 0
+    assert served[0].state.settings.engagement_dwell_s == ENGAGEMENT_DWELL_S == 3.0

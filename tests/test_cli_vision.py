@@ -207,3 +207,29 @@ def test_sigterm_stops_a_run_and_still_stores_the_open_visits(tmp_path, model):
     summary = json.loads(out)
     assert summary["interrupted"] and summary["frames"] < 110
     assert stored_visits(db) >= 1
+
+
+def _options_for(*argv: str):
+    """The RunOptions ``storemood run ARGV`` would run with (parsed as the command parses them)."""
+    from storemood.cli import build_parser
+    from storemood.cli.vision import _flags
+    from storemood.pipeline.options import run_options
+    from storemood.pipeline.retail import camera_analysis
+
+    args = build_parser().parse_args(["run", *argv])
+    return run_options(camera_analysis(args.store, args.camera), _flags(args))
+
+
+def test_run_flags_beat_the_layout_which_beats_the_defaults(real_videos):
+    from storemood.config import EXAMPLE_STORE
+    from storemood.pipeline.options import RunOptions
+
+    clip = str(real_videos / "test.mp4")
+    assert _options_for(clip) == RunOptions()  # no layout, no flags: the defaults of old
+    layout = ["--store", str(EXAMPLE_STORE), "--camera", "aisle-3"]
+    assert _options_for(clip, *layout).min_face == 32 != RunOptions.min_face  # the camera's detect.min_face
+    assert _options_for(clip, *layout).fps == 15
+    given = _options_for(clip, *layout, "--min-face", "60", "--classify-hz", "0", "--no-mirror", "--max-missed", "3")
+    assert (given.min_face, given.classify_hz, given.mirror, given.max_missed) == (60, 0.0, False, 3)
+    assert given.score_threshold == RunOptions.score_threshold  # a flag left out keeps the layout's value
+    assert _options_for(clip, "--quiet").progress is False

@@ -83,3 +83,64 @@ def test_relative_file_sources_resolve_beside_the_yaml(tmp_path):
 def test_unknown_camera_names_the_known_ones():
     with pytest.raises(UserError, match=r"unknown camera 'aisle-9'.*aisle-3, endcap-1"):
         load_store(EXAMPLE_STORE).camera("aisle-9")
+
+
+STORE_LEVEL = {
+    "detect": "detect:\n  detector: mtcnn\n  min_face: 24\n  score_threshold: 0.7\n",
+    "track": "track:\n  max_missed: 30\n  match_gate: 1.5\n",
+    "classify": "classify:\n  hz: 1.0\n  mirror: false\n  model: custom.onnx\n",
+}
+#: One field of each block set on camera "aisle-3" (the other fields must keep the store's values).
+CAMERA_LEVEL = {"detect": "min_face: 48", "track": "match_gate: 0.8", "classify": "hz: 0.5"}
+
+
+def _layout_with_blocks(tmp_path: Path) -> Path:
+    """The example with store-level blocks that differ from the defaults, and one camera overriding one
+    field of each."""
+    text = re.sub(
+        r"\ndetect:.*?\n\ncameras:", "\n" + "\n".join(STORE_LEVEL.values()) + "\ncameras:", EXAMPLE, flags=re.S
+    )
+    own = "".join(f"    {block}:\n      {field}\n" for block, field in CAMERA_LEVEL.items())
+    text = re.sub(r"(    fps: 15[^\n]*\n)    detect:\n      min_face: 32[^\n]*\n[^\n]*\n", r"\1" + own, text)
+    text = re.sub(r"    classify:\n      hz: 2\.0[^\n]*\n", "", text)  # endcap-1 keeps every store value
+    return _write(tmp_path, text)
+
+
+def test_the_example_documents_every_analysis_key():
+    from storemood.config import ClassifySettings, DetectSettings, TrackSettings
+
+    for block, model in (("detect", DetectSettings), ("track", TrackSettings), ("classify", ClassifySettings)):
+        section = EXAMPLE.split(f"\n{block}:", 1)[1].split("\n\n", 1)[0]
+        for key in model.model_fields:
+            assert re.search(rf"^\s+#?\s*{key}:", section, re.M), f"{block}.{key} is not in the example"
+
+
+@pytest.mark.parametrize("block", ["detect", "track", "classify"])
+def test_a_camera_block_overrides_the_store_field_by_field(tmp_path, block):
+    layout = load_store(_layout_with_blocks(tmp_path))
+    store, camera = getattr(layout, block), getattr(layout.analysis("aisle-3"), block)
+    field, value = (part.strip() for part in CAMERA_LEVEL[block].split(":"))
+    assert str(getattr(camera, field)) == value != str(getattr(store, field))
+    assert camera.model_dump(exclude={field}) == store.model_dump(exclude={field})
+    assert getattr(layout.analysis("endcap-1"), block) == store  # a camera without the block keeps the store's
+
+
+def test_store_blocks_beat_the_defaults_and_models_resolve_beside_the_yaml(tmp_path):
+    from storemood.pipeline.options import RunOptions, run_options
+
+    options = run_options(load_store(_layout_with_blocks(tmp_path)).analysis("endcap-1"))
+    defaults = RunOptions()
+    expected = {"detector": "mtcnn", "min_face": 24, "score_threshold": 0.7, "max_missed": 30, "match_gate": 1.5}
+    expected |= {"classify_hz": 1.0, "mirror": False, "model": (tmp_path / "custom.onnx").resolve()}
+    for name, value in expected.items():
+        assert getattr(options, name) == value != getattr(defaults, name), name
+    assert run_options(load_store(EXAMPLE_STORE).analysis("aisle-3")).fps == 15
+
+
+def test_an_unknown_detector_or_key_in_a_camera_block_names_its_line(tmp_path):
+    text = EXAMPLE.replace("min_face: 32", "min_face: 32\n      detector: yolo")
+    with pytest.raises(UserError, match=rf"line {_line_of(text, 'detector: yolo')}: cameras\[0\]\.detect\.detector"):
+        load_store(_write(tmp_path, text))
+    text = EXAMPLE.replace("hz: 2.0", "hertz: 2.0")
+    with pytest.raises(UserError, match=rf"line {_line_of(text, 'hertz')}: .*classify\.hertz: unknown key"):
+        load_store(_write(tmp_path, text))

@@ -318,3 +318,14 @@ def test_a_server_with_a_token_asks_for_it(browser, database):
         wait_for_refresh(page)
         summary = httpx.get(f"{base}/api/overview", headers={"Authorization": f"Bearer {TOKEN}"}).json()["summary"]
         assert overview_figures(page) == expected_figures(summary)
+
+
+def test_the_dashboard_draws_with_the_servers_palette(browser, server):
+    from storemood.emotions import EMOTION_COLORS
+
+    page, problems = open_dashboard(browser, server)
+    wait_for_refresh(page)
+    assert page.evaluate("window.storemood.meta.colors") == EMOTION_COLORS
+    drawn = page.evaluate("Chart.getChart(document.getElementById('chart-overall')).data.datasets[0].backgroundColor")
+    assert drawn == [EMOTION_COLORS[name] for name in FER7]
+    assert not problems

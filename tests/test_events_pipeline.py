@@ -80,7 +80,7 @@ def test_a_real_video_gives_visits_of_its_tracks(tmp_path, real_videos, options)
 def test_a_whole_store_runs_one_worker_per_camera_into_one_database(tmp_path, real_videos, options):
     url = f"sqlite:///{tmp_path / 'events.db'}"
     sources = {"door": real_videos / "single_face.mp4", "aisle": real_videos / "test.mp4"}
-    summaries = run_store(_store(tmp_path, sources), url, options)
+    summaries = run_store(_store(tmp_path, sources), url, {"model": options.model, "start_time": options.start_time})
     assert set(summaries) == set(sources) and all("error" not in s for s in summaries.values())
     rows = _events(url)
     for camera, summary in summaries.items():

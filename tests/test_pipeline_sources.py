@@ -143,3 +143,40 @@ def test_a_run_whose_camera_is_lost_exits_1_and_never_shows_the_password(monkeyp
     assert status == 1 and summary["source_lost"] and summary["frames"] >= 1
     assert summary["source"] == "rtsp://admin:***@camera/1" and "rtsp://admin:***@camera/1" in err
     assert "hunter2" not in out + err
+
+
+#: The best mode of :class:`ModeCamera`.
+BEST_MODE = {cv2.CAP_PROP_FPS: 30.0, cv2.CAP_PROP_FRAME_WIDTH: 1280.0, cv2.CAP_PROP_FRAME_HEIGHT: 720.0}
+
+
+class ModeCamera(FakeCamera):
+    """A webcam that takes the frame rate and size asked for, up to 30 fps and 1280x720 (its best mode)."""
+
+    def __init__(self) -> None:
+        super().__init__(1)
+        self.mode = {cv2.CAP_PROP_FPS: 30.0, cv2.CAP_PROP_FRAME_WIDTH: 640.0, cv2.CAP_PROP_FRAME_HEIGHT: 480.0}
+
+    def set(self, prop, value: float) -> bool:
+        self.mode[prop] = min(value, BEST_MODE[prop])
+        return True
+
+    def get(self, prop) -> float:
+        return self.mode.get(prop, 0.0)
+
+
+def test_a_webcam_is_asked_for_the_layouts_rate_and_size(monkeypatch, caplog):
+    camera = ModeCamera()
+    monkeypatch.setattr(sources, "open_capture", lambda spec, timeout: camera)
+    VideoSource("0", fps=15, resolution=(1280, 720)).close()
+    assert camera.mode == {cv2.CAP_PROP_FPS: 15.0, cv2.CAP_PROP_FRAME_WIDTH: 1280.0, cv2.CAP_PROP_FRAME_HEIGHT: 720.0}
+    assert "asked for" not in caplog.text
+    camera.opened = True
+    VideoSource("0", resolution=(1920, 1080)).close()  # more than the camera has: it runs with its best mode
+    assert "delivers 1280x720 at 15 fps, not the 1920x1080 asked for" in caplog.text
+
+
+def test_a_video_file_plays_at_its_own_rate_and_says_so(tmp_path, real_videos, caplog):
+    clip = write_mjpeg(tmp_path / "clip.avi", real_frames(real_videos, 3), fps=10.0)
+    video = VideoSource(clip, fps=25)
+    assert video.fps == 10.0 and len(list(video.frames())) == 3
+    assert "at 10 fps, not the 25 fps asked for" in caplog.text

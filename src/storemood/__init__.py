@@ -7,7 +7,8 @@ The Python API (:mod:`storemood.library`, loaded on first use so ``import storem
 - ``storemood.visits(db, since=..., until=...)``: stored visits as rows or a pandas DataFrame.
 
 Top-level modules are shared by every package and import none of them: ``errors``, ``paths``, ``emotions``
-(label sets), ``config`` (store.yaml), ``image_io``, ``urls``, ``interrupts``, ``visit_record`` (the stored
+(label sets and their colours), ``defaults`` (default settings), ``times`` (reading user times),
+``config`` (store.yaml), ``image_io``, ``urls``, ``interrupts``, ``visit_record`` (the stored
 event) and ``model_metadata``; ``evaluation`` (model metrics) also uses ``data/`` and ``vision/``; ``library``
 and ``interop`` (supervision adapters) sit on top of ``vision/``, ``pipeline/`` and ``analytics/``. Packages,
 from pixels to reports: ``vision/`` → ``pipeline/`` → ``delivery/`` → ``database/`` → ``analytics/`` →

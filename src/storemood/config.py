@@ -1,5 +1,10 @@
 """``store.yaml``: the store layout (cameras, shelf zones, products, brands) as strict pydantic models.
 
+It is also the one home of how each camera's video is analysed: ``detect``, ``track`` and ``classify``
+blocks for the whole store, which a camera's own blocks override field by field
+(:meth:`StoreLayout.analysis`), and the engagement threshold (``settings``). The values they start from
+are those of :mod:`storemood.defaults`.
+
 The file is the retailer's contract with storemood, so it is validated strictly, as Frigate does with its
 configuration: an unknown key, a duplicate id, a zone reaching outside the frame or a product without a
 brand is an error naming the line and key, never a silently ignored setting. Every field carries a
@@ -11,6 +16,8 @@ description, so these models also document the file (see ``storemood/examples/st
 ...         {"id": "z1", "rect": [0, 0, 0.5, 1], "product": {"sku": "A1", "name": "Oats", "brand": "Acme"}}]}]})
 >>> layout.camera("cam1").zones[0].polygon()
 [(0.0, 0.0), (0.5, 0.0), (0.5, 1.0), (0.0, 1.0)]
+>>> layout.analysis("cam1").detect.min_face
+40
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from storemood import defaults
+from storemood.defaults import DetectorName
 from storemood.errors import UserError
 from storemood.paths import PACKAGE_DIR
 
@@ -98,6 +107,84 @@ class Zone(_Strict):
         return [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
 
 
+class DetectSettings(_Strict):
+    """How faces are found in a frame (``detect:``)."""
+
+    detector: DetectorName = Field(
+        defaults.DETECTOR,
+        description="Face detector: blazeface (fast, faces from about 48 px) or mtcnn (9-17x slower, "
+        "finds smaller faces).",
+    )
+    min_face: int = Field(defaults.MIN_FACE, ge=1, description="Faces with a smaller side are ignored, pixels.")
+    score_threshold: float = Field(
+        defaults.SCORE_THRESHOLD,
+        ge=0.0,
+        le=1.0,
+        description="Detections with a lower detector score are ignored, 0..1.",
+    )
+
+
+class TrackSettings(_Strict):
+    """How a face is followed from frame to frame (``track:``)."""
+
+    max_missed: int = Field(
+        defaults.MAX_MISSED,
+        ge=0,
+        description="Analysed frames a face may go unseen (occlusion, a missed detection) before its track ends.",
+    )
+    match_gate: float = Field(
+        defaults.MATCH_GATE,
+        gt=0,
+        description="Largest matching cost (centre distance in face sizes plus the log of the size change) at "
+        "which a detection still continues a track; a farther face starts a new track.",
+    )
+
+
+class ClassifySettings(_Strict):
+    """How each tracked face's expression is read (``classify:``)."""
+
+    hz: float = Field(
+        defaults.CLASSIFY_HZ,
+        ge=0,
+        description="Re-read each tracked face this often per second (a new face is read at once); "
+        "0 reads every face on every analysed frame.",
+    )
+    mirror: bool = Field(
+        defaults.MIRROR,
+        description="Average each reading with the mirror image's (the model card's accuracy is measured "
+        "so); false halves the model work.",
+    )
+    model: Path | None = Field(
+        None, description="ONNX emotion model, relative to this YAML file (default: the shipped model)."
+    )
+
+
+class Analysis(_Strict):
+    """How one camera's video is analysed: the store's blocks with the camera's own values laid over them,
+    and what to request from the camera."""
+
+    detect: DetectSettings = Field(default_factory=DetectSettings)
+    track: TrackSettings = Field(default_factory=TrackSettings)
+    classify: ClassifySettings = Field(default_factory=ClassifySettings)
+    fps: float | None = None
+    resolution: tuple[int, int] | None = None
+
+    def overridden_by(self, camera: Camera) -> Analysis:
+        """These settings with every field that the camera's own blocks set replaced, field by field."""
+
+        def merged(name: str) -> BaseModel:
+            base, own = getattr(self, name), getattr(camera, name)
+            return base if own is None else base.model_copy(update=own.model_dump(exclude_unset=True))
+
+        return Analysis(
+            detect=merged("detect"),
+            track=merged("track"),
+            classify=merged("classify"),
+            fps=camera.fps,
+            resolution=camera.resolution,
+        )
+
+
 class Camera(_Strict):
     """One camera of the store and the shelf zones it sees."""
 
@@ -107,9 +194,21 @@ class Camera(_Strict):
         "index such as '0'."
     )
     resolution: tuple[Annotated[int, Field(gt=0)], Annotated[int, Field(gt=0)]] | None = Field(
-        None, description="Optional [width, height] the source is expected to deliver, pixels."
+        None,
+        description="Optional [width, height] to request from a webcam, pixels; a video file or stream delivers "
+        "what it encodes (a difference is logged).",
     )
-    fps: float | None = Field(None, gt=0, description="Optional frame rate to request from the source.")
+    fps: float | None = Field(
+        None,
+        gt=0,
+        description="Optional frame rate to request from a webcam; a video file or stream delivers what it "
+        "encodes (a difference is logged).",
+    )
+    detect: DetectSettings | None = Field(None, description="This camera's detection settings over the store's.")
+    track: TrackSettings | None = Field(None, description="This camera's tracking settings over the store's.")
+    classify: ClassifySettings | None = Field(
+        None, description="This camera's classification settings over the store's."
+    )
     zones: list[Zone] = Field(min_length=1, description="The shelf zones this camera sees.")
 
 
@@ -117,7 +216,12 @@ class Settings(_Strict):
     """How visits are counted and how long events are kept."""
 
     min_dwell_s: float = Field(1.0, ge=0, description="Visits shorter than this many seconds are dropped (passers-by).")
-    engagement_dwell_s: float = Field(3.0, ge=0, description="A visit at least this long counts as engaged in reports.")
+    engagement_dwell_s: float = Field(
+        defaults.ENGAGEMENT_DWELL_S,
+        ge=0,
+        description="A visit at least this long counts as engaged in reports (`storemood report` and `serve` "
+        "read it with --store store.yaml).",
+    )
     retention_days: int | None = Field(
         None, ge=1, description="Delete events older than this many days when a run starts (None: keep all)."
     )
@@ -129,6 +233,11 @@ class StoreLayout(_Strict):
     id: Identifier = Field(description="Store id, unique across a chain sharing one database.")
     name: str = Field("", description="Human-readable store name.")
     settings: Settings = Field(default_factory=Settings, description="Visit and retention settings.")
+    detect: DetectSettings = Field(default_factory=DetectSettings, description="Face detection, every camera.")
+    track: TrackSettings = Field(default_factory=TrackSettings, description="Face tracking, every camera.")
+    classify: ClassifySettings = Field(
+        default_factory=ClassifySettings, description="Expression reading, every camera."
+    )
     cameras: list[Camera] = Field(min_length=1, description="The store's cameras.")
 
     @model_validator(mode="after")
@@ -146,6 +255,12 @@ class StoreLayout(_Strict):
                 return camera
         known = ", ".join(camera.id for camera in self.cameras)
         raise UserError(f"unknown camera {camera_id!r} in store {self.id!r}; known cameras: {known}")
+
+    def analysis(self, camera_id: str) -> Analysis:
+        """How the camera's video is analysed: the store's ``detect``/``track``/``classify`` blocks, with
+        every field the camera's own blocks set taking precedence."""
+        store = Analysis(detect=self.detect, track=self.track, classify=self.classify)
+        return store.overridden_by(self.camera(camera_id))
 
 
 def _reject_duplicates(ids: list[str], what: str, loc_of) -> None:
@@ -195,17 +310,26 @@ def load_store(path: Path | str) -> StoreLayout:
         layout = StoreLayout.model_validate(data)
     except ValidationError as error:
         raise UserError(_describe(error, path, text)) from None
-    return _with_resolved_sources(layout, path.parent)
+    return _with_resolved_paths(layout, path.parent)
 
 
-def _with_resolved_sources(layout: StoreLayout, base: Path) -> StoreLayout:
+def _with_resolved_paths(layout: StoreLayout, base: Path) -> StoreLayout:
+    """File sources and model paths made absolute against ``base`` (the YAML file's folder)."""
     cameras = []
     for camera in layout.cameras:
         candidate = base / camera.source
         if "://" not in camera.source and not camera.source.isdigit() and candidate.exists():
             camera = camera.model_copy(update={"source": str(candidate.resolve())})
+        if camera.classify is not None and camera.classify.model is not None:
+            camera = camera.model_copy(update={"classify": _with_resolved_model(camera.classify, base)})
         cameras.append(camera)
-    return layout.model_copy(update={"cameras": cameras})
+    return layout.model_copy(update={"cameras": cameras, "classify": _with_resolved_model(layout.classify, base)})
+
+
+def _with_resolved_model(classify: ClassifySettings, base: Path) -> ClassifySettings:
+    if classify.model is None:
+        return classify
+    return classify.model_copy(update={"model": (base / classify.model).resolve()})
 
 
 def _describe(error: ValidationError, path: Path, text: str) -> str:

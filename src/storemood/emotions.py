@@ -24,6 +24,30 @@ RETAIL4: tuple[str, ...] = ("disgust", "happy", "neutral", "surprise")
 POSITIVE: frozenset[str] = frozenset({"happy", "surprise"})
 NEGATIVE: frozenset[str] = frozenset({"angry", "disgust", "fear", "sad"})
 
+#: One colour per emotion (CSS hex), the same in the annotated video, the report charts and the dashboard
+#: (which reads it from ``/api/meta``). Warm for positive, cool or dark for negative, grey for neutral.
+EMOTION_COLORS: dict[str, str] = {
+    "angry": "#d64545",
+    "disgust": "#8e6c3a",
+    "fear": "#7b61ff",
+    "happy": "#f0b429",
+    "neutral": "#9aa5b1",
+    "sad": "#2f6fdb",
+    "surprise": "#3ecf8e",
+    "contempt": "#5c6b73",
+}
+
+
+def bgr(color: str) -> tuple[int, int, int]:
+    """A CSS hex colour as OpenCV's (blue, green, red).
+
+    >>> bgr(EMOTION_COLORS["sad"])
+    (219, 111, 47)
+    """
+    red, green, blue = (int(color[index : index + 2], 16) for index in (1, 3, 5))
+    return blue, green, red
+
+
 SYNONYMS: dict[str, str] = {
     "anger": "angry",
     "angry": "angry",

@@ -13,18 +13,7 @@ from collections.abc import Sequence
 from matplotlib.figure import Figure
 
 from storemood.analytics.queries import AggregateRow, ValencePoint
-from storemood.emotions import FER7
-
-#: One colour per emotion, the same in every chart.
-EMOTION_COLORS = {
-    "angry": "#d62728",
-    "disgust": "#8c564b",
-    "fear": "#9467bd",
-    "happy": "#2ca02c",
-    "neutral": "#c7c7c7",
-    "sad": "#1f77b4",
-    "surprise": "#ff7f0e",
-}
+from storemood.emotions import EMOTION_COLORS, FER7
 
 
 def _png(figure: Figure) -> bytes:

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import Literal, get_args
+from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -45,17 +45,14 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
+from storemood.analytics.rows import DIMENSIONS, Compared, Dimension
 from storemood.database.schema import EMOTION_COLUMNS, events, stores
 from storemood.database.timezones import BUCKET_FORMATS, check_timezone
+from storemood.defaults import ENGAGEMENT_DWELL_S
 from storemood.emotions import FER7, NEGATIVE, POSITIVE
 from storemood.errors import UserError
 
-Dimension = Literal["product", "brand", "zone", "camera", "store", "hour", "day"]
-DIMENSIONS: tuple[str, ...] = get_args(Dimension)
 Bind = Engine | Connection | Session
-
-#: Visits at least this long count as engaged unless a caller says otherwise (store.yaml's default).
-ENGAGEMENT_DWELL_S = 3.0
 #: Default dwell histogram bin edges, seconds (the last bin is open-ended).
 DWELL_EDGES: tuple[float, ...] = (0.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 
@@ -336,9 +333,7 @@ def overall(
     return _to_row(rows[0], "all") if rows and rows[0].visits else None
 
 
-def compare(
-    bind: Bind, a: str, b: str, by: Literal["product", "brand"] = "product", filters: Filters | None = None
-) -> Comparison:
+def compare(bind: Bind, a: str, b: str, by: Compared = "product", filters: Filters | None = None) -> Comparison:
     """Compare two products (SKUs) or two brands; a UserError names one that has no visits."""
     if by not in ("product", "brand"):
         raise UserError(f"can compare products or brands, not {by!r}")

@@ -27,21 +27,23 @@ True
 from __future__ import annotations
 
 import base64
-import csv
 import html
-import io
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
 from storemood.analytics import queries
-from storemood.analytics.queries import AggregateRow, Bind, Dimension, Filters
+from storemood.analytics.queries import AggregateRow, Bind, Filters
+from storemood.analytics.rows import Dimension, csv_text
 from storemood.database.timezones import check_timezone
+from storemood.defaults import ENGAGEMENT_DWELL_S
 from storemood.emotions import FER7
 from storemood.errors import UserError
 
-#: At most this many series in the valence-over-time chart (the groups with most visits).
+#: At most this many series in the valence-over-time and dwell charts (the groups with most visits).
 MAX_SERIES = 8
+#: Data spanning at most this many days gets hourly valence points, longer spans daily ones.
+HOURLY_UP_TO_DAYS = 2
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class Report:
 
 
 def build_report(
-    bind: Bind, by: Dimension, filters: Filters | None = None, engagement_dwell_s: float = queries.ENGAGEMENT_DWELL_S
+    bind: Bind, by: Dimension, filters: Filters | None = None, engagement_dwell_s: float = ENGAGEMENT_DWELL_S
 ) -> Report:
     """Aggregate the events; a UserError when none match (an empty report would only mislead)."""
     filters = filters or Filters()
@@ -73,26 +75,8 @@ def to_json(report: Report) -> str:
 
 
 def to_csv(report: Report) -> str:
-    """One line per group; shares and mean probabilities as ``share_<emotion>``, ``p_<emotion>`` columns."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(
-        [report.by, "brand", "store", "visits", "engaged", "engagement", "dwell_total_s", "dwell_median_s", "valence"]
-        + [f"share_{name}" for name in FER7]
-        + [f"p_{name}" for name in FER7]
-    )
-    for row in report.rows:
-        writer.writerow(
-            [row.key, row.brand, row.store, row.visits, row.engaged, _round(row.engagement), _round(row.dwell_total_s)]
-            + [_round(row.dwell_median_s), _round(row.valence)]
-            + [_round(row.shares[name]) for name in FER7]
-            + [_round(row.probabilities[name]) for name in FER7]
-        )
-    return buffer.getvalue()
-
-
-def _round(value: float) -> float:
-    return round(float(value), 4)
+    """The JSON rows as CSV, in the same schema as the API's ``format=csv`` (see :mod:`storemood.analytics.rows`)."""
+    return csv_text([row.to_dict(report.by) for row in report.rows])
 
 
 def to_table(report: Report):
@@ -134,7 +118,7 @@ def to_html(bind: Bind, report: Report) -> str:
     from storemood.analytics import plots
 
     first, last = queries.time_span(bind, report.filters)
-    bucket = "hour" if first and last and (last - first).total_seconds() <= 2 * 86400 else "day"
+    bucket = "hour" if first and last and (last - first).total_seconds() <= HOURLY_UP_TO_DAYS * 86400 else "day"
     series = report.by if report.by not in ("hour", "day") else "product"
     top = _busiest(bind, report, series)
     series_filters = report.filters.narrowed(series, top)

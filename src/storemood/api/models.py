@@ -96,3 +96,15 @@ class StatusOut(BaseModel):
 
     events: int
     marker: int
+
+
+class MetaOut(BaseModel):
+    """The emotion vocabulary of the data endpoints, its palette, and the server's limits."""
+
+    emotions: list[str] = Field(description="emotion names in the order of the rows' `shares` and `probabilities`")
+    colors: dict[str, str] = Field(description="CSS hex colour of each emotion")
+    max_page_size: int = Field(description="the largest `limit` a table accepts")
+    max_range_days: float = Field(description="the longest `since`..`until` range one request may cover")
+    max_series: int = Field(description="series the report's valence and dwell charts show at most")
+    hourly_up_to_days: float = Field(description="data spanning at most this many days is charted per hour")
+    engagement_dwell_s: float = Field(description="a visit this long or longer counts as engaged")

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from storemood.analytics.queries import Filters
 from storemood.database.timezones import check_timezone
 from storemood.errors import UserError
+from storemood.times import as_utc
 
 #: Rows per page when the client does not say, and the most it may ask for.
 DEFAULT_PAGE_SIZE = 100
@@ -34,12 +35,6 @@ FilterValues = Annotated[
 def invalid(field: str, message: str) -> RequestValidationError:
     """A 422 error about one query parameter, shaped like FastAPI's own validation errors."""
     return RequestValidationError([{"loc": ("query", field), "msg": message, "type": "value_error"}])
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _values(field: str, values: list[str] | None) -> tuple[str, ...]:
@@ -76,7 +71,7 @@ def event_filters(
 ) -> Filters:
     """The events a request asks about; the time range may span at most the server's ``max_range_days``."""
     max_days = request.app.state.settings.max_range_days
-    since, until = _utc(since), _utc(until)
+    since, until = (None if moment is None else as_utc(moment) for moment in (since, until))
     end = until or datetime.now(UTC)
     if since is None:
         since = end - timedelta(days=max_days)

@@ -7,8 +7,6 @@ paged here because the analytics layer returns one row per group (products, hour
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
@@ -19,14 +17,15 @@ from fastapi.responses import Response
 from sqlalchemy.engine import Engine
 
 from storemood.analytics import queries
-from storemood.analytics.queries import AggregateRow, Dimension, Filters
+from storemood.analytics.queries import AggregateRow, Filters
+from storemood.analytics.report import HOURLY_UP_TO_DAYS, MAX_SERIES
+from storemood.analytics.rows import Compared, Dimension, csv_text
 from storemood.api import models
-from storemood.api.params import Page, event_filters, page, paginate
-from storemood.emotions import FER7
+from storemood.api.params import MAX_PAGE_SIZE, Page, event_filters, page, paginate
+from storemood.emotions import EMOTION_COLORS, FER7
 from storemood.errors import UserError
 
 Series = Literal["product", "brand", "zone", "camera", "store"]
-Compared = Literal["product", "brand"]
 FiltersParam = Annotated[Filters, Depends(event_filters)]
 PageParam = Annotated[Page, Depends(page)]
 
@@ -69,27 +68,6 @@ EngineParam = Annotated[Engine, Depends(engine)]
 EngagementParam = Annotated[float, Depends(engagement_dwell_s)]
 
 
-def csv_text(rows: list[dict]) -> str:
-    """Rows as CSV; nested figures become dotted columns (``shares.happy``)."""
-    flat = [_flatten(row) for row in rows]
-    columns = list(dict.fromkeys(column for row in flat for column in row))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(flat)
-    return buffer.getvalue()
-
-
-def _flatten(row: dict, prefix: str = "") -> dict:
-    flat: dict = {}
-    for name, value in row.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{name}."))
-        else:
-            flat[f"{prefix}{name}"] = round(value, 6) if isinstance(value, float) else value
-    return flat
-
-
 def table(rows: list[dict], chosen: Page, sortable: tuple[str, ...], name: str, **extra) -> dict | Response:
     """A sorted page of ``rows``: JSON (with ``extra`` fields) or, with ``format=csv``, a CSV download."""
     body = paginate(rows, chosen, sortable)
@@ -105,6 +83,22 @@ def table(rows: list[dict], chosen: Page, sortable: tuple[str, ...], name: str, 
 @public.get("/health", tags=["service"], summary="Liveness check (no token needed, no data)")
 def health() -> dict:
     return {"status": "ok"}
+
+
+@public.get("/meta", tags=["service"], response_model=models.MetaOut, summary="Names, colours and limits")
+def meta(request: Request) -> dict:
+    """What a client needs to draw like the reports (no token needed, no data): the emotions in row order,
+    the one colour of each (as in the annotated video and the report charts), and the server's limits."""
+    settings = request.app.state.settings
+    return {
+        "emotions": list(FER7),
+        "colors": EMOTION_COLORS,
+        "max_page_size": MAX_PAGE_SIZE,
+        "max_range_days": settings.max_range_days,
+        "max_series": MAX_SERIES,
+        "hourly_up_to_days": HOURLY_UP_TO_DAYS,
+        "engagement_dwell_s": settings.engagement_dwell_s,
+    }
 
 
 @_get("/status", models.StatusOut, "Change marker for live pages", tag="service")

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from storemood.defaults import ENGAGEMENT_DWELL_S
 from storemood.errors import UserError
 
 #: Environment variable holding the API token (a file given with ``--token-file`` wins).
@@ -38,7 +39,7 @@ class ApiSettings:
     token: str | None = None
     cors_origins: tuple[str, ...] = ()
     max_range_days: float = DEFAULT_MAX_RANGE_DAYS
-    engagement_dwell_s: float = 3.0
+    engagement_dwell_s: float = ENGAGEMENT_DWELL_S
 
 
 def is_loopback(host: str) -> bool:

@@ -7,12 +7,12 @@ are imported inside the handlers so that ``storemood --help`` stays instant.
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
 from pathlib import Path
 
+from storemood.analytics.rows import COMPARED, DIMENSIONS
+from storemood.cli.arguments import add_engaged_after, engagement_threshold, is_layout_file, utc_time
 from storemood.errors import UserError
 
-BY_CHOICES = ("product", "brand", "zone", "camera", "store", "hour", "day")
 FORMAT_CHOICES = ("table", "csv", "json", "html")
 
 
@@ -21,17 +21,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _register_report(subparsers)
     _register_compare(subparsers)
     _register_prune(subparsers)
-
-
-def add_engaged_after(parser: argparse.ArgumentParser) -> None:
-    """The engagement threshold option, shared by ``report`` and ``serve`` so both count visits alike."""
-    parser.add_argument(
-        "--engaged-after",
-        type=float,
-        default=3.0,
-        metavar="SECONDS",
-        help="a visit this long or longer counts as engaged (default: %(default)g)",
-    )
 
 
 def _add_db_and_filters(parser: argparse.ArgumentParser) -> None:
@@ -44,18 +33,27 @@ def _add_db_and_filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--since",
         metavar="T",
-        type=_utc_time,
+        type=utc_time,
         help="only visits starting at or after T "
         "(ISO date or time, e.g. 2026-11-01 or 2026-11-01T09:00; UTC unless an offset is given)",
     )
-    parser.add_argument("--until", metavar="T", type=_utc_time, help="only visits starting before T (same format)")
+    parser.add_argument("--until", metavar="T", type=utc_time, help="only visits starting before T (same format)")
     parser.add_argument(
         "--timezone",
         default="UTC",
         metavar="ZONE",
         help="IANA time zone for --by hour/day and the valence-over-time plot, e.g. Europe/Paris (default: UTC)",
     )
-    for name in ("store", "camera", "zone", "product", "brand"):
+    parser.add_argument(
+        "--store",
+        dest="stores",
+        action="append",
+        default=[],
+        metavar="ID|store.yaml",
+        help="only this store (repeat for several); a store.yaml stands for its store and also brings its "
+        "settings (the engagement threshold)",
+    )
+    for name in ("camera", "zone", "product", "brand"):
         parser.add_argument(
             f"--{name}",
             dest=f"{name}s",
@@ -75,7 +73,7 @@ def _register_report(subparsers: argparse._SubParsersAction) -> None:
         "JSON or a standalone HTML report with charts.",
     )
     _add_db_and_filters(parser)
-    parser.add_argument("--by", choices=BY_CHOICES, default="product", help="what one row is (default: product)")
+    parser.add_argument("--by", choices=DIMENSIONS, default="product", help="what one row is (default: product)")
     parser.add_argument(
         "--format",
         choices=FORMAT_CHOICES,
@@ -96,9 +94,7 @@ def _register_compare(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("first", help="product SKU (or brand with --by brand)")
     parser.add_argument("second", help="product SKU (or brand with --by brand)")
-    parser.add_argument(
-        "--by", choices=("product", "brand"), default="product", help="compare products (default) or brands"
-    )
+    parser.add_argument("--by", choices=COMPARED, default="product", help="compare products (default) or brands")
     _add_db_and_filters(parser)
     parser.set_defaults(handler=_compare)
 
@@ -115,21 +111,23 @@ def _register_prune(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_prune)
 
 
-def _utc_time(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO date or time: {text!r}") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _filters(args: argparse.Namespace):
     from storemood.analytics.queries import Filters
 
     if args.since and args.until and args.since >= args.until:
         raise UserError("--since must be earlier than --until")
-    lists = {name: tuple(getattr(args, name)) for name in ("stores", "cameras", "zones", "products", "brands")}
-    return Filters(**lists, since=args.since, until=args.until, timezone=args.timezone)
+    lists = {name: tuple(getattr(args, name)) for name in ("cameras", "zones", "products", "brands")}
+    stores = tuple(_store_id(value) for value in args.stores)
+    return Filters(**lists, stores=stores, since=args.since, until=args.until, timezone=args.timezone)
+
+
+def _store_id(value: str) -> str:
+    """A ``--store`` value as a store id: a store.yaml stands for the store it describes."""
+    if not is_layout_file(value):
+        return value
+    from storemood.config import load_store
+
+    return load_store(value).id
 
 
 def _existing_store(url: str | None):
@@ -145,7 +143,9 @@ def _report(args: argparse.Namespace) -> int:
 
     with _existing_store(args.db) as store:
         engine = store.engine
-        built = report.build_report(engine, args.by, _filters(args), args.engaged_after)
+        layouts = [Path(value) for value in args.stores if is_layout_file(value)]
+        threshold = engagement_threshold(args.engaged_after, layouts)
+        built = report.build_report(engine, args.by, _filters(args), threshold)
         if args.format == "table" and args.out is None:
             from rich.console import Console
 

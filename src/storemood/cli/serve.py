@@ -12,7 +12,8 @@ import errno
 import socket
 from pathlib import Path
 
-from storemood.cli.analytics import add_engaged_after
+from storemood.api.settings import DEFAULT_MAX_RANGE_DAYS
+from storemood.cli.arguments import add_engaged_after, engagement_threshold
 from storemood.errors import UserError
 
 #: How much of one request the HTTP parser buffers; larger than the app's own limits, so that the app
@@ -60,10 +61,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-range-days",
         type=float,
-        default=366.0,
+        default=DEFAULT_MAX_RANGE_DAYS,
         metavar="DAYS",
         help="longest time range one request may cover; requests that give no `since` cover this many days "
         "(default: %(default)g)",
+    )
+    parser.add_argument(
+        "--store",
+        type=Path,
+        metavar="PATH",
+        help="store layout (store.yaml) whose settings apply, such as the engagement threshold",
     )
     add_engaged_after(parser)
     parser.set_defaults(handler=_serve)
@@ -92,7 +99,7 @@ def _serve(args: argparse.Namespace) -> int:
         token=read_token(args.token_file),
         cors_origins=tuple(args.cors_origin),
         max_range_days=args.max_range_days,
-        engagement_dwell_s=args.engaged_after,
+        engagement_dwell_s=engagement_threshold(args.engaged_after, [args.store] if args.store else []),
     )
     check_exposure(args.host, settings)
     _check_port(args.host, args.port)

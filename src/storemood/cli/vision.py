@@ -9,12 +9,34 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
+from storemood.cli.arguments import utc_time
+from storemood.defaults import DETECTOR_NAMES
 from storemood.errors import EXIT_FAILURE, UserError
+from storemood.pipeline.options import RunOptions
 
-DETECTOR_NAMES = ("blazeface", "mtcnn")
+#: Flags that become RunOptions fields of the same name; a flag not given (None) leaves the layout's value.
+OPTION_FLAGS = (
+    "model",
+    "detector",
+    "min_face",
+    "score_threshold",
+    "threads",
+    "mirror",
+    "every",
+    "max_frames",
+    "classify_hz",
+    "half_life",
+    "max_missed",
+    "realtime",
+    "start_time",
+)
+
+
+def _default(value: object, key: str | None = None) -> str:
+    """Help text for a default; ``key`` names the store.yaml key that sets it for a camera of ``--store``."""
+    return f"(default: {value})" if key is None else f"(default: {key} of the --store layout, else {value})"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,37 +46,45 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _register_demo(subparsers)
 
 
-def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared by every command that detects and classifies faces."""
+def _add_model_options(parser: argparse.ArgumentParser, layout: bool) -> None:
+    """Options shared by every command that detects and classifies faces; with ``layout`` the help names the
+    store.yaml keys (``detect``, ``classify``) that set them for a camera."""
+
+    def key(name: str) -> str | None:
+        return name if layout else None
+
     parser.add_argument(
-        "--model", type=Path, help="ONNX emotion model with storemood metadata (default: the shipped model)"
+        "--model",
+        type=Path,
+        help=f"ONNX emotion model with storemood metadata {_default('the shipped model', key('classify.model'))}",
     )
     parser.add_argument(
         "--detector",
         choices=DETECTOR_NAMES,
-        default="blazeface",
         help="face detector: blazeface (fast, faces from about 48 px) or mtcnn (9-17x slower, "
-        "finds smaller faces) (default: %(default)s)",
+        f"finds smaller faces) {_default(RunOptions.detector, key('detect.detector'))}",
     )
     parser.add_argument(
-        "--min-face", type=int, default=40, metavar="PX", help="ignore faces smaller than this (default: %(default)s)"
+        "--min-face",
+        type=int,
+        metavar="PX",
+        help=f"ignore faces smaller than this {_default(RunOptions.min_face, key('detect.min_face'))}",
     )
     parser.add_argument(
         "--score-threshold",
         type=float,
-        default=0.5,
         metavar="S",
-        help="ignore detections with a lower detector score, 0..1 (default: %(default)s)",
+        help="ignore detections with a lower detector score, 0..1 "
+        + _default(RunOptions.score_threshold, key("detect.score_threshold")),
     )
     parser.add_argument(
-        "--threads", type=int, default=1, metavar="N", help="CPU threads for the models (default: %(default)s)"
+        "--threads", type=int, metavar="N", help=f"CPU threads for the models {_default(RunOptions.threads)}"
     )
     parser.add_argument(
         "--mirror",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help="test-time mirroring: average each face's reading with its mirror image's; on by default because "
-        "the model card's accuracy is measured so, --no-mirror halves the model work",
+        help="test-time mirroring: average each face's reading with its mirror image's, as the model card's "
+        "accuracy is measured; --no-mirror halves the model work " + _default("on", key("classify.mirror")),
     )
 
 
@@ -66,7 +96,7 @@ def _register_detect(subparsers: argparse._SubParsersAction) -> None:
         "and 16-bit images work.",
     )
     parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="image files (JPEG, PNG, ...)")
-    _add_model_options(parser)
+    _add_model_options(parser, layout=False)
     parser.add_argument("--json", action="store_true", help="print one JSON list on stdout and nothing else")
     parser.add_argument(
         "--annotate",
@@ -106,45 +136,42 @@ def _register_run(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--show", action="store_true", help="show the annotated frames in a window (needs a display)")
     parser.add_argument(
-        "--every", type=int, default=1, metavar="N", help="analyse every N-th frame only (default: %(default)s)"
+        "--every", type=int, metavar="N", help=f"analyse every N-th frame only {_default(RunOptions.every)}"
     )
     parser.add_argument("--max-frames", type=int, metavar="N", help="stop after reading N frames")
     parser.add_argument(
         "--classify-hz",
         type=float,
-        default=5.0,
         metavar="HZ",
         help="re-read each tracked face's expression this often per second; new faces are read at once; "
-        "0 reads every face on every frame (default: %(default)s)",
+        f"0 reads every face on every frame {_default(f'{RunOptions.classify_hz:g}', 'classify.hz')}",
     )
     parser.add_argument(
         "--half-life",
         type=float,
-        default=0.5,
         metavar="S",
         help="smoothing half-life of each track's probabilities in seconds; 0 turns smoothing off "
-        "(default: %(default)s)",
+        + _default(f"{RunOptions.half_life:g}"),
     )
     parser.add_argument(
         "--max-missed",
         type=int,
-        default=15,
         metavar="N",
-        help="analysed frames a face may go unseen before its track ends (default: %(default)s)",
+        help="analysed frames a face may go unseen before its track ends "
+        + _default(RunOptions.max_missed, "track.max_missed"),
     )
     parser.add_argument(
         "--realtime",
         action=argparse.BooleanOptionalAction,
-        default=None,
         help="drop frames rather than fall behind (default: on for webcams and streams, off for files)",
     )
     parser.add_argument(
         "--start-time",
-        type=_utc_time,
+        type=utc_time,
         metavar="ISO",
         help="UTC time of a video file's first frame, e.g. 2026-11-22T09:00:00 (default: now)",
     )
-    _add_model_options(parser)
+    _add_model_options(parser, layout=True)
     parser.add_argument("--json", action="store_true", help="print one JSON summary object on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
@@ -170,14 +197,6 @@ def _register_demo(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=demo)
 
 
-def _utc_time(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"not an ISO time: {text!r}") from error
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _check_positive(**values: float | None) -> None:
     for name, value in values.items():
         if value is not None and value < 1:
@@ -187,14 +206,15 @@ def _check_positive(**values: float | None) -> None:
 def detect(args: argparse.Namespace) -> int:
     """Handler of ``storemood detect``."""
     from storemood.pipeline.annotate import write_annotated_images
+    from storemood.pipeline.options import run_options
     from storemood.vision.classifier import EmotionClassifier
     from storemood.vision.detectors import create_detector
     from storemood.vision.stills import analyse_image, check_images_exist
 
-    _check_positive(min_face=args.min_face, threads=args.threads)
+    options = run_options(None, _flags(args))
     check_images_exist(args.images)
-    classifier = EmotionClassifier(args.model, threads=args.threads, mirror=args.mirror)
-    detector = create_detector(args.detector, args.min_face, args.score_threshold, args.threads)
+    classifier = EmotionClassifier(options.model, threads=options.threads, mirror=options.mirror)
+    detector = create_detector(options.detector, options.min_face, options.score_threshold, options.threads)
     results = [analyse_image(path, detector, classifier) for path in args.images]
     if args.annotate:
         write_annotated_images(results, args.annotate)
@@ -206,39 +226,25 @@ def detect(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_options(args: argparse.Namespace):
-    from storemood.pipeline.options import RunOptions
-
-    _check_positive(every=args.every, max_frames=args.max_frames, min_face=args.min_face, threads=args.threads)
-    return RunOptions(
-        model=args.model,
-        detector=args.detector,
-        min_face=args.min_face,
-        score_threshold=args.score_threshold,
-        every=args.every,
-        max_frames=args.max_frames,
-        classify_hz=args.classify_hz,
-        half_life=args.half_life,
-        max_missed=args.max_missed,
-        threads=args.threads,
-        mirror=args.mirror,
-        realtime=args.realtime,
-        start_time=args.start_time,
-        progress=not args.quiet,
-    )
+def _flags(args: argparse.Namespace) -> dict:
+    """The RunOptions fields given on the command line (None where a flag was left out)."""
+    flags = {name: getattr(args, name, None) for name in OPTION_FLAGS}
+    _check_positive(**{name: flags[name] for name in ("every", "max_frames", "min_face", "threads")})
+    return {**flags, "progress": False if getattr(args, "quiet", False) else None}
 
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``storemood run``."""
-    options = _run_options(args)
     if args.source is None:
-        return _run_store(args, options)
+        return _run_store(args)
     if args.store is None and (args.camera or args.db):
         raise UserError("--camera and --db need --store (the store layout that maps faces to zones)")
     from storemood.pipeline.loop import run_source
-    from storemood.pipeline.retail import build_sinks
+    from storemood.pipeline.options import run_options
+    from storemood.pipeline.retail import build_sinks, camera_analysis
 
-    sinks = [*_view_sinks(args), *build_sinks(args.store, args.camera, args.db)]
+    options = run_options(camera_analysis(args.store, args.camera), _flags(args))
+    sinks = [*_view_sinks(args, options), *build_sinks(args.store, args.camera, args.db)]
     summary = run_source(args.source, options, sinks=sinks)
     print(json.dumps(summary.to_dict()) if args.json else summary.describe())
     if summary.source_lost:  # a supervisor (systemd, Docker) should restart the run
@@ -247,7 +253,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_store(args: argparse.Namespace, options) -> int:
+def _run_store(args: argparse.Namespace) -> int:
     """Every camera of ``--store`` at once (``run`` without SOURCE)."""
     if args.store is None:
         raise UserError("give a SOURCE (video file, webcam index or URL), or --store to run a store's cameras")
@@ -255,7 +261,7 @@ def _run_store(args: argparse.Namespace, options) -> int:
         raise UserError("--camera, --output and --show need a SOURCE; without one every camera of the store runs")
     from storemood.pipeline.retail import run_store
 
-    cameras = run_store(args.store, args.db, options)
+    cameras = run_store(args.store, args.db, _flags(args))
     print(json.dumps({"cameras": cameras}) if args.json else _describe_cameras(cameras))
     return 0
 
@@ -273,13 +279,13 @@ def _describe_cameras(cameras: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def _view_sinks(args: argparse.Namespace) -> list:
+def _view_sinks(args: argparse.Namespace, options: RunOptions) -> list:
     """The annotated-output sinks the user asked for (none by default: no pixels are written)."""
     from storemood.pipeline.annotate import AnnotatedVideoWriter, WindowSink
 
     sinks: list = []
     if args.output:
-        sinks.append(AnnotatedVideoWriter(args.output, fps=_source_fps(args.source) / args.every))
+        sinks.append(AnnotatedVideoWriter(args.output, fps=_source_fps(args.source) / options.every))
     if args.show:
         sinks.append(WindowSink())
     return sinks
@@ -302,7 +308,6 @@ def demo(args: argparse.Namespace) -> int:
     from storemood.demo.clip import CLIP_FPS
     from storemood.demo.run import demo_report, demo_sinks, format_summary, run_demo
     from storemood.pipeline.annotate import AnnotatedVideoWriter
-    from storemood.pipeline.options import RunOptions
 
     sinks = [AnnotatedVideoWriter(args.output, fps=CLIP_FPS)] if args.output else []
     summary, clip = run_demo(RunOptions(model=args.model, progress=not args.json), sinks=[*sinks, *demo_sinks(args.db)])

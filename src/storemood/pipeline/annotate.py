@@ -14,22 +14,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from storemood.emotions import EMOTION_COLORS, bgr
 from storemood.errors import UserError
 from storemood.pipeline.frames import FrameResult
 from storemood.vision.faces import Faces
 from storemood.vision.stills import ImageFaces
 
-#: BGR colour per emotion, so the same emotion always looks the same.
-EMOTION_COLORS: dict[str, tuple[int, int, int]] = {
-    "angry": (40, 40, 220),
-    "disgust": (40, 140, 60),
-    "fear": (160, 60, 160),
-    "happy": (40, 200, 240),
-    "neutral": (190, 190, 190),
-    "sad": (200, 120, 40),
-    "surprise": (40, 150, 250),
-    "contempt": (90, 90, 140),
-}
+#: BGR colour per emotion (the one palette of :data:`storemood.emotions.EMOTION_COLORS`).
+EMOTION_BGR: dict[str, tuple[int, int, int]] = {name: bgr(color) for name, color in EMOTION_COLORS.items()}
 UNKNOWN_COLOR = (255, 255, 255)
 BAR_WIDTH, BAR_HEIGHT = 60, 5
 FOURCC_BY_SUFFIX = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
@@ -43,7 +35,7 @@ def draw_faces(image: np.ndarray, faces: Faces, classes: tuple[str, ...]) -> np.
         x, y, width, height = box.tolist()
         scores = None if probabilities is None or np.isnan(probabilities[row]).any() else probabilities[row]
         label = classes[int(np.argmax(scores))] if scores is not None else "?"
-        color = EMOTION_COLORS.get(label, UNKNOWN_COLOR)
+        color = EMOTION_BGR.get(label, UNKNOWN_COLOR)
         cv2.rectangle(canvas, (x, y), (x + width, y + height), color, 2)
         track = f"#{faces.track_ids[row]} " if faces.track_ids[row] >= 0 else ""
         text = f"{track}{label}" + (f" {scores.max():.2f}" if scores is not None else "")
@@ -60,7 +52,7 @@ def draw_probability_bar(canvas: np.ndarray, origin: tuple[int, int], scores: np
         top = y + offset * (BAR_HEIGHT + 1)
         cv2.rectangle(canvas, (x, top), (x + BAR_WIDTH, top + BAR_HEIGHT), (50, 50, 50), -1)
         length = round(float(score) * BAR_WIDTH)
-        color = EMOTION_COLORS.get(name, UNKNOWN_COLOR)
+        color = EMOTION_BGR.get(name, UNKNOWN_COLOR)
         cv2.rectangle(canvas, (x, top), (x + length, top + BAR_HEIGHT), color, -1)
 
 

@@ -50,7 +50,7 @@ class FramePipeline:
 
         classifier = EmotionClassifier(options.model, threads=options.threads, mirror=options.mirror)
         self.classes = classifier.classes
-        self.tracker = FaceTracker(max_missed=options.max_missed)
+        self.tracker = FaceTracker(max_missed=options.max_missed, match_gate=options.match_gate)
         self.stages: list[Stage] = [
             create_detector(options.detector, options.min_face, options.score_threshold, options.threads),
             self.tracker,
@@ -124,7 +124,13 @@ def open_loop(
     """Open the source, then the models, and wire the loop; ``closing`` closes sinks and source at the end."""
     for sink in sinks:
         closing.callback(sink.close)
-    video = VideoSource(source, realtime=options.realtime, start_time=options.start_time)
+    video = VideoSource(
+        source,
+        realtime=options.realtime,
+        start_time=options.start_time,
+        fps=options.fps,
+        resolution=options.resolution,
+    )
     closing.callback(video.close)
     pipeline = pipeline or FramePipeline(options)  # after the source: a bad source fails fast
     return FrameLoop(video, pipeline, list(sinks), options)

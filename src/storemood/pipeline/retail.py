@@ -15,10 +15,11 @@ import os
 import queue
 import signal
 import sys
-from dataclasses import replace
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from storemood.config import StoreLayout, load_store
+from storemood.config import Analysis, StoreLayout, load_store
 from storemood.database.engine import DatabaseUnavailable, open_database
 from storemood.database.event_table import EventTable
 from storemood.delivery.outbox import default_outbox_path
@@ -27,7 +28,7 @@ from storemood.errors import UserError
 from storemood.interrupts import signals_deferred
 from storemood.pipeline.frames import FrameResult
 from storemood.pipeline.loop import Terminated, sigterm_as_interrupt
-from storemood.pipeline.options import RunOptions
+from storemood.pipeline.options import run_options
 from storemood.pipeline.visit_builder import EventBuilder
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,14 @@ def pick_camera_id(layout: StoreLayout, camera: str | None) -> str:
     raise UserError(f"store {layout.id!r} has {len(layout.cameras)} cameras; pick one with --camera ({known})")
 
 
+def camera_analysis(store: Path | None, camera: str | None) -> Analysis | None:
+    """How store.yaml says the camera's video is analysed (None without a layout: the defaults apply)."""
+    if store is None:
+        return None
+    layout = load_store(store)
+    return layout.analysis(pick_camera_id(layout, camera))
+
+
 def open_writer(layout: StoreLayout, camera_id: str, db_url: str | None) -> EventWriter:
     """A writer for one camera of the store; once the database is reached, the store's name is recorded
     and its retention applied (from the writer's courier thread, never the frame loop)."""
@@ -94,8 +103,11 @@ def build_sinks(store: Path | None, camera: str | None, db_url: str | None) -> l
     return [VisitSink(builder, open_writer(layout, camera_id, db_url))]
 
 
-def run_store(store: Path, db_url: str | None, run_options: RunOptions) -> dict[str, dict]:
+def run_store(store: Path, db_url: str | None, flags: Mapping[str, Any]) -> dict[str, dict]:
     """Run every camera of the store at once, one worker process each; returns each camera's summary.
+
+    Each camera runs with its own settings from the layout, over which ``flags`` (RunOptions fields; None
+    for a flag not given) win.
 
     The database is created and migrated here first, so workers never race to upgrade it. Ctrl-C reaches
     every worker (same process group); SIGTERM to this process is passed on to them; either way each
@@ -103,13 +115,13 @@ def run_store(store: Path, db_url: str | None, run_options: RunOptions) -> dict[
     """
     layout = load_store(store)
     prepare_database(db_url)
-    options = replace(run_options, progress=False)  # several bars from several processes would garble
+    flags = {**flags, "progress": False}  # several bars from several processes would garble
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     workers = [
         context.Process(
             target=_camera_worker,
-            args=(store, camera.id, db_url, options, results, os.getpid()),
+            args=(store, camera.id, db_url, flags, results, os.getpid()),
             name=f"camera-{camera.id}",
         )
         for camera in layout.cameras
@@ -163,7 +175,9 @@ def _end_with_parent(parent: int) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-def _camera_worker(store: Path, camera_id: str, db_url: str | None, options: RunOptions, results, parent: int) -> None:
+def _camera_worker(
+    store: Path, camera_id: str, db_url: str | None, flags: Mapping[str, Any], results, parent: int
+) -> None:
     """One camera's run in its own process; reports a summary (or the error) on ``results``."""
     from storemood.pipeline.loop import run_source
 
@@ -172,6 +186,7 @@ def _camera_worker(store: Path, camera_id: str, db_url: str | None, options: Run
     try:
         layout = load_store(store)
         sinks = build_sinks(store, camera_id, db_url)
+        options = run_options(layout.analysis(camera_id), flags)
         summary = run_source(layout.camera(camera_id).source, options, sinks=sinks)
         results.put((camera_id, {**summary.to_dict(), "visits": sinks[0].visits}))
     except UserError as error:

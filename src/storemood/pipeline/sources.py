@@ -6,6 +6,10 @@
   newest frame, so a pipeline slower than the camera drops frames (``dropped_frames``) instead of
   falling ever further behind. A stream that stops delivering is reopened with exponential back-off
   (``reconnects``); after ``max_retries`` failed attempts in a row the source ends.
+* A frame rate and size (store.yaml's ``fps`` and ``resolution``) are requested from a webcam through
+  OpenCV's capture properties; the camera may pick the nearest mode it has. A video file or a stream
+  delivers what it encodes and cannot be asked for another rate or size; either way a difference between
+  what was asked and what arrives is logged as a warning, and the run goes on with what arrives.
 * Opening a missing file, an unreadable video, a camera index that does not exist or an unreachable URL
   is a ``UserError`` with a one-line reason; network opens and reads time out instead of hanging.
 """
@@ -67,6 +71,11 @@ def open_capture(spec: str, timeout_s: float) -> cv2.VideoCapture:
     return cv2.VideoCapture(spec)
 
 
+def _requested(resolution: tuple[int, int] | None, fps: float | None) -> str:
+    parts = ([f"{resolution[0]}x{resolution[1]}"] if resolution else []) + ([f"{fps:g} fps"] if fps else [])
+    return " at ".join(parts)
+
+
 def describe(spec: str) -> str:
     """How a source is named in messages and logs: never with the password a URL may carry.
 
@@ -88,6 +97,8 @@ class VideoSource:
         timeout_s: how long opening or reading a network stream may take before it counts as failed.
         max_retries: reconnection attempts in a row before a dropped live stream ends.
         retry_delay_s: wait before the first reconnection attempt; it doubles after each failed one.
+        fps: frame rate to request from a webcam (None: its own).
+        resolution: (width, height) to request from a webcam (None: its own).
     """
 
     def __init__(
@@ -98,6 +109,8 @@ class VideoSource:
         timeout_s: float = 10.0,
         max_retries: int = 6,
         retry_delay_s: float = 0.5,
+        fps: float | None = None,
+        resolution: tuple[int, int] | None = None,
     ) -> None:
         self.spec = str(spec)
         self.live = is_live(self.spec)
@@ -106,6 +119,8 @@ class VideoSource:
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         self.retry_delay_s = retry_delay_s
+        self.requested_fps = fps
+        self.requested_resolution = resolution
         self.skipped_frames = 0
         self.dropped_frames = 0
         self.reconnects = 0
@@ -122,7 +137,30 @@ class VideoSource:
         capture = open_capture(self.spec, self.timeout_s)
         if not capture.isOpened():
             raise UserError(f"cannot open {describe(self.spec)} (not found, unreachable or not a video)")
+        self._request_mode(capture)
         return capture
+
+    def _request_mode(self, capture: cv2.VideoCapture) -> None:
+        """Ask a webcam for the requested rate and size; warn when any source delivers something else."""
+        wanted = {}
+        if self.requested_resolution is not None:
+            width, height = self.requested_resolution
+            wanted |= {cv2.CAP_PROP_FRAME_WIDTH: width, cv2.CAP_PROP_FRAME_HEIGHT: height}
+        if self.requested_fps is not None:
+            wanted[cv2.CAP_PROP_FPS] = self.requested_fps
+        if self.spec.isdigit():
+            for prop, value in wanted.items():
+                capture.set(prop, float(value))
+        delivered = {prop: capture.get(prop) for prop in wanted}
+        if any(abs(delivered[prop] - value) > 0.5 for prop, value in wanted.items()):
+            log.warning(
+                "%s delivers %gx%g at %g fps, not the %s asked for in the store layout",
+                describe(self.spec),
+                capture.get(cv2.CAP_PROP_FRAME_WIDTH),
+                capture.get(cv2.CAP_PROP_FRAME_HEIGHT),
+                capture.get(cv2.CAP_PROP_FPS),
+                _requested(self.requested_resolution, self.requested_fps),
+            )
 
     def frames(self) -> Iterator[Frame]:
         """Every frame (files) or the newest frames (live, real-time), until the source ends or ``stop()``."""
@@ -181,6 +219,7 @@ class VideoSource:
             log.warning("%s dropped; reconnecting (attempt %d)", describe(self.spec), attempt + 1)
             self.capture = open_capture(self.spec, self.timeout_s)
             if self.capture.isOpened():
+                self._request_mode(self.capture)
                 self.reconnects += 1
                 return True
         log.warning("%s: giving up after %d reconnection attempts", describe(self.spec), self.max_retries)

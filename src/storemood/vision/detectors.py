@@ -186,7 +186,8 @@ def finish_detections(
     )
 
 
-DETECTORS: dict[str, Callable[..., Detector]] = {"blazeface": BlazeFaceDetector, "mtcnn": MtcnnDetector}
+#: Each detector under its ``name`` (``storemood.defaults.DETECTOR_NAMES`` lists the same names).
+DETECTORS: dict[str, Callable[..., Detector]] = {cls.name: cls for cls in (BlazeFaceDetector, MtcnnDetector)}
 
 
 def create_detector(

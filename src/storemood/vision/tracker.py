@@ -24,11 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from storemood import defaults
 from storemood.vision.faces import Faces
 from storemood.vision.stage import FrameLike
 
-#: A detection farther than this cost from a track's prediction never continues it.
-MAX_MATCH_COST = 1.0
 #: How much a new displacement updates a track's velocity (exponential average).
 VELOCITY_WEIGHT = 0.5
 
@@ -55,10 +54,12 @@ class FaceTracker:
 
     Args:
         max_missed: frames a track may go unseen (occlusion, a missed detection) before it ends.
+        match_gate: a detection whose cost from a track's prediction is this or more never continues it.
     """
 
-    def __init__(self, max_missed: int = 15) -> None:
+    def __init__(self, max_missed: int = defaults.MAX_MISSED, match_gate: float = defaults.MATCH_GATE) -> None:
         self.max_missed = max_missed
+        self.match_gate = match_gate
         self.tracks: list[_Track] = []
         self.next_id = 1
 
@@ -95,7 +96,7 @@ class FaceTracker:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         cost = self._cost(centers, sizes)
         rows, cols = linear_sum_assignment(cost)
-        good = cost[rows, cols] < MAX_MATCH_COST
+        good = cost[rows, cols] < self.match_gate
         return rows[good], cols[good]
 
     def _cost(self, centers: np.ndarray, sizes: np.ndarray) -> np.ndarray:

@@ -3,16 +3,16 @@
 // and redraws when new visits are stored, so a page left open follows `storemood run` live.
 "use strict";
 
-const EMOTIONS = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"];
-const EMOTION_COLORS = {
-  angry: "#d64545", disgust: "#8e6c3a", fear: "#7b61ff", happy: "#f0b429",
-  neutral: "#9aa5b1", sad: "#2f6fdb", surprise: "#3ecf8e",
-};
+// The emotions in row order, their colours and the server's limits come from the server (/api/meta), so the
+// dashboard draws each emotion in the colour the annotated video and the report charts use, and charts and
+// pages like the report does.
+let EMOTIONS = [];
+let EMOTION_COLORS = {};
+let MAX_SERIES = 0;         // lines in the valence chart and histograms in the dwell chart
+let TABLE_LIMIT = 0;        // the API's largest page
+let HOURLY_UP_TO_DAYS = 0;  // periods this short get hourly valence points, longer ones daily
 const SERIES_COLORS = ["#2f6fdb", "#d64545", "#1c7c54", "#f0b429", "#7b61ff", "#e56b1f", "#0e9aa7", "#8e6c3a"];
 const POLL_MS = 5000;
-const MAX_SERIES = 8;          // lines in the valence chart and histograms in the dwell chart
-const TABLE_LIMIT = 1000;      // the API's largest page
-const HOURLY_UP_TO_DAYS = 2;   // periods this short get hourly valence points, longer ones daily
 
 // The page's state; exposed for tests and for anyone curious in the browser console.
 const state = {
@@ -382,7 +382,17 @@ async function downloadCsv() {
   }
 }
 
-function start() {
+async function loadMeta() {
+  const meta = await api("/api/meta");
+  EMOTIONS = meta.emotions;
+  EMOTION_COLORS = meta.colors;
+  MAX_SERIES = meta.max_series;
+  TABLE_LIMIT = meta.max_page_size;
+  HOURLY_UP_TO_DAYS = meta.hourly_up_to_days;
+  state.meta = meta;
+}
+
+async function start() {
   for (const id of ["store", "camera", "since", "until"]) $(id).addEventListener("change", refresh);
   $("reset").addEventListener("click", () => {
     $("filters").reset();
@@ -402,6 +412,12 @@ function start() {
     state.status = null;
     poll();
   });
+  try {
+    await loadMeta();
+  } catch (error) {
+    handle(error);
+    return;
+  }
   poll();
   setInterval(poll, POLL_MS);
 }

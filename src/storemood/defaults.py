@@ -1,0 +1,32 @@
+"""The product's default settings, each written once: the face detectors and how a camera is analysed when
+store.yaml and the command line say nothing, and when a visit counts as engaged.
+
+``config`` (store.yaml), ``pipeline.options.RunOptions``, the command line's help, the tracker and the
+analytics read them from here. Standard library only, so the command line can show them instantly.
+
+>>> DETECTOR in DETECTOR_NAMES
+True
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+#: The face detectors storemood ships (``storemood.vision.detectors.DETECTORS`` implements each).
+DetectorName = Literal["blazeface", "mtcnn"]
+DETECTOR_NAMES: tuple[str, ...] = get_args(DetectorName)
+
+#: store.yaml ``detect``: the detector, the smallest face side (pixels), the smallest detector score.
+DETECTOR: DetectorName = "blazeface"
+MIN_FACE = 40
+SCORE_THRESHOLD = 0.5
+#: store.yaml ``track``: analysed frames a face may go unseen before its track ends, and the largest
+#: matching cost (centre distance in face sizes plus the log of the size change) that continues a track.
+MAX_MISSED = 15
+MATCH_GATE = 1.0
+#: store.yaml ``classify``: re-readings per second of each tracked face, and test-time mirroring.
+CLASSIFY_HZ = 5.0
+MIRROR = True
+
+#: store.yaml ``settings.engagement_dwell_s``: a visit at least this long counts as engaged.
+ENGAGEMENT_DWELL_S = 3.0
