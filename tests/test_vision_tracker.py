@@ -109,7 +109,7 @@ def test_the_match_gate_decides_whether_a_jump_continues_a_track():
     starts a new one under a gate of 0.5 (store.yaml's track.match_gate)."""
 
     def ids(tracker: FaceTracker) -> list[int]:
-        return [tracker.update(frame_of([x, 10, 50, 50]))[0].track_ids.tolist()[0] for x in (10.0, 40.0)]
+        return [int(tracker.update(frame_of([x, 10, 50, 50])).track_ids[0]) for x in (10.0, 40.0)]
 
     assert ids(FaceTracker()) == [1, 1]
     assert ids(FaceTracker(match_gate=0.5)) == [1, 2]
