@@ -215,3 +215,69 @@ def test_mqtt_delivers_every_visit_across_a_broker_restart(tmp_path):
     assert first_seen == [visit.id for visit in visits]  # every one, in order
     topic, message = received[0]
     assert topic == f"shop/visits/{message['store']}/{message['camera']}"
+
+
+WHOLE_FRAME_STORE = """
+id: pub-shop
+cameras:
+  - id: door
+    source: {source}
+    zones:
+      - id: door-zone
+        rect: [0, 0, 1, 1]
+        product: {{sku: SKU-1, name: Door product, brand: Acme}}
+{publish}"""
+
+
+@pytest.mark.skipif(shutil.which("mosquitto") is None, reason="Mosquitto is not installed (Debian package mosquitto)")
+@pytest.mark.parametrize("where", ["flag", "store.yaml"])
+def test_run_publishes_every_stored_visit_to_mqtt(tmp_path, real_videos, where):
+    import paho.mqtt.client as mqtt
+
+    from storemood.cli import main
+
+    port, received, subscribed = _free_port(), [], threading.Event()
+    target = f"mqtt://127.0.0.1:{port}/shop"
+    store = tmp_path / "store.yaml"
+    publish = f"publish:\n  mqtt: {target}\n" if where == "store.yaml" else ""
+    store.write_text(WHOLE_FRAME_STORE.format(source=real_videos / "test.mp4", publish=publish))
+    subscriber = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    subscriber.on_connect = lambda client, *_: client.subscribe("shop/#", qos=1)
+    subscriber.on_subscribe = lambda *_: subscribed.set()
+    subscriber.on_message = lambda _c, _d, message: received.append((message.topic, json.loads(message.payload)))
+    url = _sqlite(tmp_path)
+    with _mosquitto(tmp_path, port):
+        subscriber.connect("127.0.0.1", port)
+        subscriber.loop_start()
+        assert subscribed.wait(10)
+        flags = ["--publish", target] if where == "flag" else []
+        assert main(["run", "--store", str(store), "--db", url, "--quiet", *flags]) == 0
+        deadline = time.monotonic() + 20
+        stored = _ids_in_order(url)
+        while len(received) < len(stored) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        subscriber.loop_stop()
+        subscriber.disconnect()
+    assert stored and [message["id"] for _, message in received] == stored
+    assert {topic for topic, _ in received} == {"shop/visits/pub-shop/door"}
+
+
+def test_bad_publish_targets_in_store_yaml_name_the_line(tmp_path, real_videos):
+    from storemood.config import load_store
+    from storemood.errors import UserError
+
+    store = tmp_path / "store.yaml"
+    store.write_text(WHOLE_FRAME_STORE.format(source=real_videos / "test.mp4", publish="publish:\n  mqtt: http://x\n"))
+    with pytest.raises(UserError, match=r"line 10: publish: --publish needs mqtt://"):
+        load_store(store)
+
+
+def test_a_brand_longer_than_the_database_column_is_refused_when_the_layout_is_read(tmp_path, real_videos):
+    from storemood.config import load_store
+    from storemood.errors import UserError
+
+    store = tmp_path / "store.yaml"
+    text = WHOLE_FRAME_STORE.format(source=real_videos / "test.mp4", publish="").replace("Acme", "A" * 201)
+    store.write_text(text)
+    with pytest.raises(UserError, match=r"line 9: cameras\[0\]\.zones\[0\]\.product\.brand: .*at most 200"):
+        load_store(store)

@@ -59,8 +59,10 @@ class Product(_Strict):
     """The product a zone shows. Every product belongs to exactly one brand."""
 
     sku: Identifier = Field(description="Stock-keeping unit: the product's id in reports and the database.")
-    name: str = Field("", description="Human-readable product name shown in reports.")
-    brand: str = Field(min_length=1, description="Brand of the product (required): reports aggregate by it.")
+    name: str = Field("", max_length=200, description="Human-readable product name shown in reports.")
+    brand: str = Field(
+        min_length=1, max_length=200, description="Brand of the product (required): reports aggregate by it."
+    )
 
 
 class Zone(_Strict):
@@ -227,11 +229,37 @@ class Settings(_Strict):
     )
 
 
+class Publish(_Strict):
+    """Where else each stored visit goes, as it happens (see docs/integrations.md). The webhook's signing
+    secret is read from the environment variable ``STOREMOOD_WEBHOOK_SECRET``, never from this file."""
+
+    mqtt: str | None = Field(None, description="mqtt://HOST[:PORT]/PREFIX: one QoS 1 message per visit.")
+    webhook: str | None = Field(None, description="http(s):// URL: one POST of JSON per visit.")
+
+    @model_validator(mode="after")
+    def _valid_urls(self) -> Publish:
+        from storemood.delivery.destinations import WebhookDestination, parse_mqtt_url
+
+        try:
+            if self.mqtt is not None:
+                parse_mqtt_url(self.mqtt)
+            if self.webhook is not None:
+                WebhookDestination(self.webhook)
+        except UserError as error:
+            raise ValueError(str(error)) from None
+        return self
+
+    def merged(self, mqtt: str | None = None, webhook: str | None = None) -> Publish:
+        """These targets with the command line's (given ones win), validated again."""
+        return Publish(mqtt=mqtt or self.mqtt, webhook=webhook or self.webhook)
+
+
 class StoreLayout(_Strict):
     """One store: its cameras, their zones and the products and brands those zones show."""
 
     id: Identifier = Field(description="Store id, unique across a chain sharing one database.")
-    name: str = Field("", description="Human-readable store name.")
+    name: str = Field("", max_length=200, description="Human-readable store name.")
+    publish: Publish = Field(default_factory=Publish, description="MQTT broker and webhook for every visit.")
     settings: Settings = Field(default_factory=Settings, description="Visit and retention settings.")
     detect: DetectSettings = Field(default_factory=DetectSettings, description="Face detection, every camera.")
     track: TrackSettings = Field(default_factory=TrackSettings, description="Face tracking, every camera.")

@@ -132,6 +132,18 @@ def _register_run(subparsers: argparse._SubParsersAction) -> None:
         "--db", metavar="URL", help="database for visit events (default: SQLite in the user's data directory)"
     )
     parser.add_argument(
+        "--publish",
+        metavar="mqtt://HOST[:PORT]/PREFIX",
+        help="also publish every visit to this MQTT broker under PREFIX/visits/<store>/<camera> (QoS 1; "
+        "store.yaml: publish.mqtt)",
+    )
+    parser.add_argument(
+        "--webhook",
+        metavar="URL",
+        help="also POST every visit as JSON to this URL, signed with $STOREMOOD_WEBHOOK_SECRET when set "
+        "(store.yaml: publish.webhook)",
+    )
+    parser.add_argument(
         "--output", type=Path, metavar="VIDEO", help="write an annotated copy (.mp4 or .avi) with boxes, ids, labels"
     )
     parser.add_argument("--show", action="store_true", help="show the annotated frames in a window (needs a display)")
@@ -237,14 +249,14 @@ def run(args: argparse.Namespace) -> int:
     """Handler of ``storemood run``."""
     if args.source is None:
         return _run_store(args)
-    if args.store is None and (args.camera or args.db):
-        raise UserError("--camera and --db need --store (the store layout that maps faces to zones)")
+    if args.store is None and (args.camera or args.db or args.publish or args.webhook):
+        raise UserError("--camera, --db, --publish and --webhook need --store (the layout that maps faces to zones)")
     from storemood.pipeline.loop import run_source
     from storemood.pipeline.options import run_options
     from storemood.pipeline.retail import build_sinks, camera_analysis
 
     options = run_options(camera_analysis(args.store, args.camera), _flags(args))
-    sinks = [*_view_sinks(args, options), *build_sinks(args.store, args.camera, args.db)]
+    sinks = [*_view_sinks(args, options), *build_sinks(args.store, args.camera, args.db, _publish(args))]
     summary = run_source(args.source, options, sinks=sinks)
     print(json.dumps(summary.to_dict()) if args.json else summary.describe())
     if summary.source_lost:  # a supervisor (systemd, Docker) should restart the run
@@ -261,9 +273,23 @@ def _run_store(args: argparse.Namespace) -> int:
         raise UserError("--camera, --output and --show need a SOURCE; without one every camera of the store runs")
     from storemood.pipeline.retail import run_store
 
-    cameras = run_store(args.store, args.db, _flags(args))
+    cameras = run_store(args.store, args.db, _flags(args), _publish(args))
     print(json.dumps({"cameras": cameras}) if args.json else _describe_cameras(cameras))
     return 0
+
+
+def _publish(args: argparse.Namespace):
+    """The layout's MQTT broker and webhook with ``--publish``/``--webhook`` over them (None: as the layout)."""
+    if not (args.publish or args.webhook):
+        return None
+    from storemood.config import load_store
+    from storemood.delivery.destinations import WebhookDestination, parse_mqtt_url
+
+    if args.publish:
+        parse_mqtt_url(args.publish)  # a bad URL is the user's error, named before anything starts
+    if args.webhook:
+        WebhookDestination(args.webhook)
+    return load_store(args.store).publish.merged(mqtt=args.publish, webhook=args.webhook)
 
 
 def _describe_cameras(cameras: dict[str, dict]) -> str:

@@ -28,6 +28,8 @@ from storemood.urls import mask_url
 
 SEND_TIMEOUT_S = 10.0
 SIGNATURE_HEADER = "X-Storemood-Signature"
+#: The environment variable holding the webhook's signing secret (kept out of store.yaml and flags).
+WEBHOOK_SECRET_ENV = "STOREMOOD_WEBHOOK_SECRET"
 
 
 class Unavailable(Exception):

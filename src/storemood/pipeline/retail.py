@@ -19,9 +19,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from storemood.config import Analysis, StoreLayout, load_store
+from storemood.config import Analysis, Publish, StoreLayout, load_store
 from storemood.database.engine import DatabaseUnavailable, open_database
 from storemood.database.event_table import EventTable
+from storemood.delivery.destinations import WEBHOOK_SECRET_ENV, Destination, MqttDestination, WebhookDestination
 from storemood.delivery.outbox import default_outbox_path
 from storemood.delivery.writer import EventWriter
 from storemood.errors import UserError
@@ -80,9 +81,10 @@ def camera_analysis(store: Path | None, camera: str | None) -> Analysis | None:
     return layout.analysis(pick_camera_id(layout, camera))
 
 
-def open_writer(layout: StoreLayout, camera_id: str, db_url: str | None) -> EventWriter:
-    """A writer for one camera of the store; once the database is reached, the store's name is recorded
-    and its retention applied (from the writer's courier thread, never the frame loop)."""
+def open_writer(layout: StoreLayout, camera_id: str, db_url: str | None, publish: Publish | None = None) -> EventWriter:
+    """A writer for one camera of the store, to the database and the layout's (or ``publish``'s) MQTT broker
+    and webhook; once the database is reached, the store's name is recorded and its retention applied
+    (from the writer's courier thread, never the frame loop)."""
 
     def housekeeping(table: EventTable) -> None:
         table.register_store(layout.id, layout.name)
@@ -90,20 +92,37 @@ def open_writer(layout: StoreLayout, camera_id: str, db_url: str | None) -> Even
             deleted = table.prune(layout.settings.retention_days, store=layout.id)
             log.info("retention: deleted %d events older than %d days", deleted, layout.settings.retention_days)
 
-    return EventWriter(db_url, outbox_path=default_outbox_path(layout.id, camera_id), on_open=housekeeping)
+    publishers = publishers_for(publish or layout.publish, f"storemood-{layout.id}-{camera_id}")
+    outbox = default_outbox_path(layout.id, camera_id)
+    return EventWriter(db_url, outbox_path=outbox, publishers=publishers, on_open=housekeeping)
 
 
-def build_sinks(store: Path | None, camera: str | None, db_url: str | None) -> list[VisitSink]:
-    """The sinks ``storemood run`` adds for ``--store/--camera/--db`` (none without a store layout)."""
+def publishers_for(publish: Publish, client_id: str) -> list[Destination]:
+    """The MQTT and webhook destinations ``publish`` names (the webhook signs with STOREMOOD_WEBHOOK_SECRET)."""
+    found: list[Destination] = []
+    if publish.mqtt:
+        found.append(MqttDestination(publish.mqtt, client_id=client_id))
+    if publish.webhook:
+        found.append(WebhookDestination(publish.webhook, secret=os.environ.get(WEBHOOK_SECRET_ENV)))
+    return found
+
+
+def build_sinks(
+    store: Path | None, camera: str | None, db_url: str | None, publish: Publish | None = None
+) -> list[VisitSink]:
+    """The sinks ``storemood run`` adds for ``--store/--camera/--db`` (none without a store layout);
+    ``publish`` replaces the layout's MQTT broker and webhook."""
     if store is None:
         return []
     layout = load_store(store)
     camera_id = pick_camera_id(layout, camera)
     builder = EventBuilder(layout.id, layout.camera(camera_id), min_dwell_s=layout.settings.min_dwell_s)
-    return [VisitSink(builder, open_writer(layout, camera_id, db_url))]
+    return [VisitSink(builder, open_writer(layout, camera_id, db_url, publish))]
 
 
-def run_store(store: Path, db_url: str | None, flags: Mapping[str, Any]) -> dict[str, dict]:
+def run_store(
+    store: Path, db_url: str | None, flags: Mapping[str, Any], publish: Publish | None = None
+) -> dict[str, dict]:
     """Run every camera of the store at once, one worker process each; returns each camera's summary.
 
     Each camera runs with its own settings from the layout, over which ``flags`` (RunOptions fields; None
@@ -121,7 +140,7 @@ def run_store(store: Path, db_url: str | None, flags: Mapping[str, Any]) -> dict
     workers = [
         context.Process(
             target=_camera_worker,
-            args=(store, camera.id, db_url, flags, results, os.getpid()),
+            args=(store, camera.id, db_url, flags, publish, results, os.getpid()),
             name=f"camera-{camera.id}",
         )
         for camera in layout.cameras
@@ -176,7 +195,13 @@ def _end_with_parent(parent: int) -> None:
 
 
 def _camera_worker(
-    store: Path, camera_id: str, db_url: str | None, flags: Mapping[str, Any], results, parent: int
+    store: Path,
+    camera_id: str,
+    db_url: str | None,
+    flags: Mapping[str, Any],
+    publish: Publish | None,
+    results,
+    parent: int,
 ) -> None:
     """One camera's run in its own process; reports a summary (or the error) on ``results``."""
     from storemood.pipeline.loop import run_source
@@ -185,7 +210,7 @@ def _camera_worker(
 
     try:
         layout = load_store(store)
-        sinks = build_sinks(store, camera_id, db_url)
+        sinks = build_sinks(store, camera_id, db_url, publish)
         options = run_options(layout.analysis(camera_id), flags)
         summary = run_source(layout.camera(camera_id).source, options, sinks=sinks)
         results.put((camera_id, {**summary.to_dict(), "visits": sinks[0].visits}))
