@@ -468,6 +468,12 @@ def list_visits(bind: Bind, filters: Filters | None = None, limit: int | None = 
     return [_visit(row) for row in _execute(bind, statement.offset(offset))]
 
 
+def count_visits(bind: Bind, filters: Filters | None = None) -> int:
+    """How many visits :func:`list_visits` would return without a limit."""
+    statement = sa.select(sa.func.count()).select_from(events).where(*(filters or Filters()).clauses())
+    return int(_execute(bind, statement)[0][0])
+
+
 _VISIT_COLUMNS = ("id", "store", "camera", "zone", "product", "product_name", "brand", "track_id")
 _VISIT_COLUMNS += ("start", "end", "dwell_s", "frames", "dominant", "face_score", "face_size")
 

@@ -59,6 +59,31 @@ class ListingOut(TableOut):
     rows: list[ListedOut]  # type: ignore[assignment]
 
 
+class VisitOut(BaseModel):
+    """One visit of one tracked face to one zone: anonymous fields only (no image, crop or embedding)."""
+
+    id: str
+    store: str
+    camera: str
+    zone: str
+    product: str
+    product_name: str
+    brand: str
+    track_id: int = Field(description="per camera session; says nothing about who the shopper is")
+    start: str
+    end: str
+    dwell_s: float
+    frames: int
+    dominant_emotion: str
+    probabilities: dict[str, float]
+    face_score: float
+    face_size: float
+
+
+class VisitTableOut(TableOut):
+    rows: list[VisitOut]  # type: ignore[assignment]
+
+
 class PeriodOut(BaseModel):
     since: str | None = Field(description="start of the range asked for (UTC)")
     until: str | None = Field(description="end of the range asked for, exclusive (UTC); null: open")

@@ -21,7 +21,7 @@ from storemood.analytics.queries import AggregateRow, Filters
 from storemood.analytics.report import HOURLY_UP_TO_DAYS, MAX_SERIES
 from storemood.analytics.rows import Compared, Dimension, csv_text
 from storemood.api import models
-from storemood.api.params import MAX_PAGE_SIZE, Page, event_filters, page, paginate
+from storemood.api.params import MAX_PAGE_SIZE, Page, event_filters, invalid, page, paginate
 from storemood.emotions import EMOTION_COLORS, FER7
 from storemood.errors import UserError
 
@@ -72,12 +72,17 @@ def table(rows: list[dict], chosen: Page, sortable: tuple[str, ...], name: str, 
     """A sorted page of ``rows``: JSON (with ``extra`` fields) or, with ``format=csv``, a CSV download."""
     body = paginate(rows, chosen, sortable)
     if chosen.format == "csv":
-        return Response(
-            csv_text(body["rows"]),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-        )
+        return csv_download(body["rows"], name)
     return {**extra, **body}
+
+
+def csv_download(rows: list[dict], name: str) -> Response:
+    """``rows`` as a CSV file download called ``name``.csv."""
+    return Response(
+        csv_text(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
 
 
 @public.get("/health", tags=["service"], summary="Liveness check (no token needed, no data)")
@@ -221,3 +226,16 @@ def dwell_distribution(
     histogram = queries.dwell_distribution(bind, by, filters=filters)
     rows = [{by: key, "bins": dict(zip(labels, counts, strict=True))} for key, counts in histogram.items()]
     return table(rows, chosen, (by,), f"dwell-{by}", by=by, edges=list(queries.DWELL_EDGES))
+
+
+@_get("/visits", models.VisitTableOut, "Visits, one row each, in time order (anonymous fields only)", tag="visits")
+def visits(bind: EngineParam, filters: FiltersParam, chosen: PageParam) -> dict | Response:
+    """Raw visits for BI tools and exports, paged in the database (``offset``, ``limit``); ``format=csv``
+    gives the same page as CSV. Rows come in the order visits started; ``sort`` is not offered here."""
+    if chosen.sort is not None:
+        raise invalid("sort", "visits come in the order they started; sort is not offered here")
+    rows = queries.list_visits(bind, filters, limit=chosen.limit, offset=chosen.offset)
+    if chosen.format == "csv":
+        return csv_download(rows, "visits")
+    total = queries.count_visits(bind, filters)
+    return {"rows": rows, "total": total, "offset": chosen.offset, "limit": chosen.limit, "sort": None}

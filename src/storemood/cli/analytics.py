@@ -1,4 +1,4 @@
-"""``storemood report``, ``storemood compare`` and ``storemood prune``: what the retailer reads.
+"""``storemood report``, ``compare``, ``export`` and ``prune``: what the retailer reads and takes away.
 
 Handlers only parse, call :mod:`storemood.analytics` / :mod:`storemood.database` and print; those modules
 are imported inside the handlers so that ``storemood --help`` stays instant.
@@ -17,9 +17,10 @@ FORMAT_CHOICES = ("table", "csv", "json", "html")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``report``, ``compare`` and ``prune``."""
+    """Add ``report``, ``compare``, ``export`` and ``prune``."""
     _register_report(subparsers)
     _register_compare(subparsers)
+    _register_export(subparsers)
     _register_prune(subparsers)
 
 
@@ -97,6 +98,29 @@ def _register_compare(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--by", choices=COMPARED, default="product", help="compare products (default) or brands")
     _add_db_and_filters(parser)
     parser.set_defaults(handler=_compare)
+
+
+EXPORT_FORMATS = ("csv", "jsonl", "parquet")
+#: Visits read from the database per query while exporting (memory stays flat on millions of visits).
+EXPORT_CHUNK = 10_000
+
+
+def _register_export(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "export",
+        help="raw visits to CSV, JSON Lines or Parquet",
+        description="Write stored visits, one row each in the order they started, with anonymous fields only "
+        "(ids, times, zone, product, brand, dwell, emotion probabilities, face quality). CSV columns are the "
+        "JSON fields, nested ones dotted (probabilities.happy), as in the API's /api/visits.",
+        epilog="examples:\n  storemood export --since 2026-11-01 --until 2026-12-01 --out november.csv\n"
+        "  storemood export --format jsonl --store downtown-01 | gzip > visits.jsonl.gz\n"
+        "  storemood export --format parquet --out visits.parquet   # needs pandas and pyarrow",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_db_and_filters(parser)
+    parser.add_argument("--format", choices=EXPORT_FORMATS, default="csv", help="file format (default: csv)")
+    parser.add_argument("--out", type=Path, metavar="PATH", help="write here (default: stdout; parquet needs --out)")
+    parser.set_defaults(handler=_export)
 
 
 def _register_prune(subparsers: argparse._SubParsersAction) -> None:
@@ -190,6 +214,83 @@ def _compare(args: argparse.Namespace) -> int:
         result = compare(store.engine, args.first, args.second, args.by, _filters(args))
     print(json.dumps(result.to_dict(), indent=2))
     return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from storemood.analytics.queries import count_visits
+
+    if args.format == "parquet" and args.out is None:
+        raise UserError("--format parquet writes a file: give --out PATH")
+    if args.out is not None and args.out.is_dir():
+        raise UserError(f"--out {args.out} is a directory; give a file name")
+    filters = _filters(args)
+    with _existing_store(args.db) as store:
+        total = count_visits(store.engine, filters)
+        chunks = _visit_chunks(store.engine, filters, total, show_progress=args.out is not None)
+        written = _write_visits(chunks, args.format, args.out)
+    if args.out is not None:
+        print(f"wrote {written} visits to {args.out}")
+    return 0
+
+
+def _visit_chunks(engine, filters, total: int, show_progress: bool):
+    """The matching visits, :data:`EXPORT_CHUNK` at a time, with a progress bar when writing a file."""
+    import sys
+
+    from tqdm import tqdm
+
+    from storemood.analytics.queries import list_visits
+
+    with tqdm(total=total, unit="visit", disable=not show_progress, leave=False, file=sys.stderr) as bar:
+        for offset in range(0, total, EXPORT_CHUNK):
+            rows = list_visits(engine, filters, limit=EXPORT_CHUNK, offset=offset)
+            bar.update(len(rows))
+            yield rows
+
+
+def _write_visits(chunks, kind: str, out: Path | None) -> int:
+    """Write the chunks as CSV, JSON Lines or Parquet; returns how many visits were written."""
+    import json
+    import sys
+
+    from storemood.analytics.rows import csv_text
+
+    if kind == "parquet":
+        return _write_parquet(chunks, out)
+    try:
+        stream = open(out, "w", encoding="utf-8", newline="") if out else sys.stdout  # noqa: SIM115
+    except OSError as error:
+        raise UserError(f"cannot write {out}: {error.strerror}") from None
+    written = 0
+    try:
+        for index, rows in enumerate(chunks):
+            if kind == "jsonl":
+                stream.writelines(json.dumps(row) + "\n" for row in rows)
+            else:
+                text = csv_text(rows)
+                stream.write(text if index == 0 else text.split("\n", 1)[1])  # one header
+            written += len(rows)
+        if kind == "csv" and written == 0:
+            stream.write(csv_text([]))
+    finally:
+        if out:
+            stream.close()
+    return written
+
+
+def _write_parquet(chunks, out: Path) -> int:
+    try:
+        import pandas
+    except ImportError:
+        raise UserError("--format parquet needs pandas and pyarrow: pip install pandas pyarrow") from None
+    frame = pandas.json_normalize([row for rows in chunks for row in rows])
+    try:
+        frame.to_parquet(out, index=False)
+    except ImportError:
+        raise UserError("--format parquet needs pyarrow: pip install pyarrow") from None
+    except OSError as error:
+        raise UserError(f"cannot write {out}: {error.strerror}") from None
+    return len(frame)
 
 
 def _prune(args: argparse.Namespace) -> int:
