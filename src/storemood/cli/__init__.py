@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from storemood import __version__
 from storemood.cli import analytics, serve, training, vision
+from storemood.cli.examples import add_examples
 from storemood.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError
 
 
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for area in (vision, analytics, serve, training):
         area.register(subparsers)
+    add_examples(subparsers)
     return parser
 
 

@@ -112,10 +112,6 @@ def _register_export(subparsers: argparse._SubParsersAction) -> None:
         description="Write stored visits, one row each in the order they started, with anonymous fields only "
         "(ids, times, zone, product, brand, dwell, emotion probabilities, face quality). CSV columns are the "
         "JSON fields, nested ones dotted (probabilities.happy), as in the API's /api/visits.",
-        epilog="examples:\n  storemood export --since 2026-11-01 --until 2026-12-01 --out november.csv\n"
-        "  storemood export --format jsonl --store downtown-01 | gzip > visits.jsonl.gz\n"
-        "  storemood export --format parquet --out visits.parquet   # needs pandas and pyarrow",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_db_and_filters(parser)
     parser.add_argument("--format", choices=EXPORT_FORMATS, default="csv", help="file format (default: csv)")
