@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from scratch_postgres import scratch_schema
-from storemood.analytics import queries
+from storemood.analytics import queries, significance, uncertainty
+from storemood.analytics.policy import FigurePolicy
 from storemood.analytics.queries import Filters
 from storemood.database.engine import DatabaseUnavailable
 from storemood.database.event_table import EventTable
@@ -59,6 +60,8 @@ def _expected(events: list[VisitEvent], key) -> dict[str, dict]:
         figures[name] = {
             "visits": len(members),
             "dwell_median_s": statistics.median(event.dwell_seconds for event in members),
+            "dwell_median_ci95_s": uncertainty.median_interval([event.dwell_seconds for event in members]),
+            "counts": {emotion: dominant[emotion] for emotion in FER7},
             "dwell_total_s": sum(event.dwell_seconds for event in members),
             "engaged": sum(event.dwell_seconds >= 3.0 for event in members),
             "shares": shares,
@@ -77,19 +80,28 @@ KEYS = {
 }
 
 
+COUNTING = FigurePolicy(shares="count")
+
+
 @pytest.mark.parametrize("by", list(KEYS))
 def test_aggregates_match_figures_computed_in_python(sqlite_store, by):
-    rows = queries.aggregate(sqlite_store.engine, by)
+    rows = queries.aggregate(sqlite_store.engine, by, policy=COUNTING)
     expected = _expected(EVENTS, KEYS[by])
     assert [row.key for row in rows] == sorted(expected)
     for row in rows:
         truth = expected[row.key]
         assert row.visits == truth["visits"] and row.engaged == truth["engaged"]
         assert row.dwell_median_s == pytest.approx(truth["dwell_median_s"], abs=1e-5)
+        assert row.dwell_median_ci95_s == pytest.approx(truth["dwell_median_ci95_s"], abs=1e-5)
         assert row.dwell_total_s == pytest.approx(truth["dwell_total_s"], rel=1e-6)
+        assert row.counts == truth["counts"]
         assert row.shares == pytest.approx(truth["shares"])
+        for name, count in truth["counts"].items():
+            assert row.shares_ci95[name] == pytest.approx(uncertainty.wilson(count, row.visits))
         assert row.valence == pytest.approx(truth["valence"])
+        assert row.valence_ci95 == pytest.approx(uncertainty.valence_interval(truth["shares"], row.visits))
         assert row.probabilities["happy"] == pytest.approx(truth["p_happy"], abs=1e-6)
+        assert row.enough_visits == (row.visits >= COUNTING.min_visits) and not row.suppressed
 
 
 @pytest.mark.parametrize("zone", ["America/New_York", "Asia/Kolkata"])
@@ -131,8 +143,8 @@ def test_median_of_even_and_odd_groups():
         for sku, values in dwells.items()
         for d in values
     )
-    medians = {row.key: row.dwell_median_s for row in queries.aggregate(store.engine, "product")}
-    assert medians == {"SKU-1": pytest.approx(2.5), "SKU-2": pytest.approx(2.0)}
+    rows = queries.aggregate(store.engine, "product", policy=FigurePolicy(min_group=1))
+    assert {row.key: row.dwell_median_s for row in rows} == {"SKU-1": pytest.approx(2.5), "SKU-2": pytest.approx(2.0)}
     store.close()
 
 
@@ -153,12 +165,12 @@ def test_filters_restrict_by_value_and_time(sqlite_store):
 
 
 def test_compare_gives_both_sides_and_their_difference(sqlite_store):
-    result = queries.compare(sqlite_store.engine, "SKU-1", "SKU-4")
+    result = significance.compare(sqlite_store.engine, "SKU-1", "SKU-4")
     expected = _expected(EVENTS, KEYS["product"])
     assert result.a.visits == expected["SKU-1"]["visits"] and result.b.visits == expected["SKU-4"]["visits"]
     assert result.valence_difference == pytest.approx(expected["SKU-1"]["valence"] - expected["SKU-4"]["valence"])
     with pytest.raises(UserError, match="no visits for product 'SKU-404'"):
-        queries.compare(sqlite_store.engine, "SKU-1", "SKU-404")
+        significance.compare(sqlite_store.engine, "SKU-1", "SKU-404")
 
 
 def test_valence_over_time_and_dwell_histogram_account_for_every_visit(sqlite_store):
@@ -166,6 +178,7 @@ def test_valence_over_time_and_dwell_histogram_account_for_every_visit(sqlite_st
     assert sum(point.visits for point in points) == len(EVENTS)
     assert len({point.time for point in points}) == len({e.start.date() for e in EVENTS})
     histogram = queries.dwell_distribution(sqlite_store.engine, "brand")
+    assert all(counts is not None for counts in histogram.values())  # every brand has at least k visits
     edges = queries.DWELL_EDGES
     acme = [e.dwell_seconds for e in EVENTS if e.brand == "Acme"]
     assert histogram["Acme"][0] == sum(d < edges[1] for d in acme)
@@ -205,7 +218,9 @@ def test_postgresql_gives_the_same_answers_as_sqlite(sqlite_store, pg_store, by)
             lite.shares,
         )
         assert pg.dwell_median_s == pytest.approx(lite.dwell_median_s)
+        assert pg.dwell_median_ci95_s == pytest.approx(lite.dwell_median_ci95_s)
         assert pg.probabilities == pytest.approx(lite.probabilities)
+        assert pg.valence_ci95 == pytest.approx(lite.valence_ci95)
 
 
 @pytest.mark.postgres

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 
-from storemood.analytics import queries
+from storemood.analytics import queries, significance
 from storemood.analytics.queries import Filters
 from storemood.api.app import create_app
 from storemood.api.params import MAX_PAGE_SIZE
@@ -95,11 +95,12 @@ def test_overview_takes_all_visits_as_one_group(client):
     assert summary["visits"] == len(EVENTS)
     assert summary["dwell_median_s"] == pytest.approx(statistics.median(event.dwell_seconds for event in EVENTS))
     dominant = Counter(event.dominant_emotion for event in EVENTS)
-    assert summary["shares"] == pytest.approx({name: dominant[name] / len(EVENTS) for name in FER7})
-    products = get(client, "/api/aggregates/product")["rows"]
-    by_valence = sorted(row["valence"] for row in products)
-    assert [row["valence"] for row in body["top"]] == by_valence[::-1][:2]
-    assert [row["valence"] for row in body["bottom"]] == by_valence[:2]
+    assert summary["counts"] == {name: dominant[name] for name in FER7}
+    products = [row for row in get(client, "/api/aggregates/product")["rows"] if row["enough_visits"]]
+    by_low = sorted(products, key=lambda row: -row["valence_ci95"][0])
+    assert [row["product"] for row in body["top"]] == [row["product"] for row in by_low[:2]]
+    rest = sorted((row for row in products if row not in by_low[:2]), key=lambda row: row["valence_ci95"][1])
+    assert [row["product"] for row in body["bottom"]] == [row["product"] for row in rest[:2]]
     assert body["period"]["first_visit"] == min(event.start for event in EVENTS).isoformat()
     assert body["period"]["last_visit"] == max(event.end for event in EVENTS).isoformat()
 
@@ -112,7 +113,8 @@ def test_overview_of_nothing_is_empty_not_an_error(client):
 def test_compare_two_products_and_an_unknown_one(client, store):
     a, b = sorted({event.product for event in EVENTS})[:2]
     body = get(client, "/api/compare", a=a, b=b)
-    assert body == roundtrip(queries.compare(store.engine, a, b, "product", ALL).to_dict())
+    assert body == roundtrip(significance.compare(store.engine, a, b, "product", ALL).to_dict())
+    assert {test["name"] for test in body["tests"].values()} == {"emotions", "valence", "dwell"}
     assert body["valence_difference"] == pytest.approx(body["a"]["valence"] - body["b"]["valence"])
     response = client.get("/api/compare", params={**WINDOW, "a": a, "b": "no-such-sku"})
     assert response.status_code == 404 and "no-such-sku" in response.json()["detail"]
@@ -171,6 +173,8 @@ def test_csv_has_the_json_rows(client):
     for parsed, row in zip(rows, body["rows"], strict=True):
         assert int(parsed["visits"]) == row["visits"]
         assert float(parsed["shares.happy"]) == pytest.approx(row["shares"]["happy"], abs=1e-6)
+        low, high = (float(parsed[f"valence_ci95.{end}"]) for end in ("low", "high"))
+        assert (low, high) == pytest.approx(row["valence_ci95"], abs=1e-6)
     listing = client.get("/api/brands", params={**WINDOW, "format": "csv"}).text
     assert listing.splitlines()[0].split(",")[:2] == ["id", "visits"]
 

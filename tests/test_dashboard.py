@@ -1,6 +1,6 @@
 """The dashboard in a real headless Chromium, served by `storemood serve` over a database that the real
 pipeline filled: the demo clip (real packaged photos) and a real video from ../shared, each through the
-retail sinks of its store layout.
+retail sinks of its store layout, beside generated visits of a chain (enough to rank and compare).
 
 Checks that the charts are drawn and show what the API returns, that a filter changes them, that new
 visits appear without a reload, and that a token-protected server asks for its token. Screenshots go to
@@ -9,6 +9,7 @@ test-artifacts/ (git-ignored) for a person to look at.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import socket
@@ -25,6 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from storemood.database.event_table import EventTable
 from storemood.demo.clip import build_store_clip
 from storemood.demo.run import demo_sinks
 from storemood.emotions import FER7
@@ -33,6 +35,7 @@ from storemood.paths import DEFAULT_MODEL
 from storemood.pipeline.loop import run_source
 from storemood.pipeline.options import RunOptions
 from storemood.pipeline.retail import build_sinks
+from synthetic_events import synthetic_events
 from vision_fixtures import linear_model
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -107,6 +110,10 @@ def database(tmp_path_factory, real_videos, run_options) -> str:
         datetime(2026, 11, 22, 9, tzinfo=UTC),
     )
     assert sinks[0].visits and corner, "the pipeline stored no visits to show"
+    # A chain's worth of generated visits the day before: enough per product and brand for figures,
+    # rankings and significance tests, beside the real shops' few visits, which stay suppressed.
+    with EventTable(url) as events:
+        events.add(synthetic_events(600, seed=2, start=datetime(2026, 11, 20, 8, tzinfo=UTC), days=1))
     return url
 
 
@@ -208,7 +215,15 @@ def signed(value: float) -> str:
     return f"{'+' if value >= 0 else '-'}{rounded}"
 
 
+def signed_percent(value: float) -> str:
+    """A share difference as the dashboard writes it: JavaScript's ``Math.round`` (ties up), sign for >= 0."""
+    return f"{'+' if value >= 0 else ''}{math.floor(value * 100 + 0.5)}%"
+
+
 def expected_figures(summary: dict) -> dict:
+    """The overview cards; a group under the minimum group size shows only its visits."""
+    if summary["suppressed"]:
+        return {"visits": f"{summary['visits']:,}", "dwell": "–", "valence": "–"}
     return {
         "visits": f"{summary['visits']:,}",
         "dwell": f"{summary['dwell_median_s']:.1f} s",
@@ -227,14 +242,23 @@ def test_charts_show_what_the_api_returns_and_a_filter_changes_them(browser, ser
     shares = chart_data(page, "chart-shares")
     assert [label.split(" (")[0] for label in shares["labels"]] == [row["product"] for row in table["rows"]]
     for dataset in shares["datasets"]:
-        assert dataset["data"] == pytest.approx([row["shares"][dataset["label"]] for row in table["rows"]])
+        expected = [row["shares"][dataset["label"]] if row["shares"] else None for row in table["rows"]]
+        assert dataset["data"] == [None if value is None else pytest.approx(value) for value in expected]
+    # Groups under the minimum group size show no figure, groups under the minimum sample are greyed.
+    greyed = page.locator("#figures tbody tr.few").count()
+    assert greyed == sum(not row["enough_visits"] or row["suppressed"] for row in table["rows"])
+    ranked = [row["product"] for row in overview["top"] + overview["bottom"]]
+    assert ranked and len(ranked) == len(set(ranked))
+    assert all(row["enough_visits"] for row in overview["top"] + overview["bottom"])
+    assert page.locator("#top tbody tr").count() == len(overview["top"])
     overall = chart_data(page, "chart-overall")
     assert overall["datasets"][0]["data"] == pytest.approx([overview["summary"]["shares"][name] for name in FER7])
     for canvas in ("chart-overall", "chart-shares", "chart-valence", "chart-dwell", "chart-compare"):
         assert chart_data(page, canvas)["painted"] > 500, f"{canvas} is blank"
     dwell = chart_data(page, "chart-dwell")
     histogram = api(server, "/api/dwell-distribution", by="product")
-    assert sum(sum(d["data"]) for d in dwell["datasets"]) == sum(sum(r["bins"].values()) for r in histogram["rows"])
+    shown = [row for row in histogram["rows"] if row["bins"] is not None]
+    assert sum(sum(d["data"]) for d in dwell["datasets"]) == sum(sum(r["bins"].values()) for r in shown)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
@@ -260,10 +284,17 @@ def test_brands_and_comparison_follow_the_api(browser, server):
     comparison = api(server, "/api/compare", by="brand", a=first, b=second)
     compared = chart_data(page, "chart-compare")
     assert [d["label"] for d in compared["datasets"]] == [first, second]
-    assert compared["datasets"][0]["data"] == pytest.approx([comparison["a"]["shares"][name] for name in FER7])
-    assert page.inner_text("#compare-table tbody tr:nth-child(3) td:nth-child(4)") == signed(
-        comparison["valence_difference"]
-    )
+    assert page.inner_text("#compare-sentence") == comparison["sentence"]
+    if comparison["a"]["suppressed"] or comparison["b"]["suppressed"]:
+        assert comparison["sentence"].startswith("Too few visits")
+    else:
+        assert compared["datasets"][0]["data"] == pytest.approx([comparison["a"]["shares"][name] for name in FER7])
+        assert page.inner_text("#compare-table tbody tr:nth-child(3) td:nth-child(4)") == signed(
+            comparison["valence_difference"]
+        )
+        low, high = comparison["share_differences_ci95"]["happy"]
+        happy = page.inner_text("#compare-table tbody tr:nth-child(8) td:nth-child(5)")
+        assert happy == f"{signed_percent(low)} to {signed_percent(high)}"
     assert not problems
 
 

@@ -136,8 +136,11 @@ def test_terminal_table_and_filters(capsys, db_url):
 
 
 def test_compare_and_prune(capsys, db_url, tmp_path):
-    status, out, _ = _run(capsys, "compare", "Acme", "Sunfield", "--by", "brand", "--db", db_url)
+    status, out, _ = _run(capsys, "compare", "Acme", "Sunfield", "--by", "brand", "--db", db_url, "--format", "json")
     result = json.loads(out)
+    assert {name: test["significant"] for name, test in result["tests"].items()} == {
+        name: test["p_value"] < 0.05 for name, test in result["tests"].items()
+    }
     assert status == 0 and result["a"]["brand"] == "Acme" and result["b"]["brand"] == "Sunfield"
     assert result["valence_difference"] == pytest.approx(result["a"]["valence"] - result["b"]["valence"])
     copy = f"sqlite:///{tmp_path / 'copy.db'}"

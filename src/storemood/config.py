@@ -227,6 +227,18 @@ class Settings(_Strict):
     retention_days: int | None = Field(
         None, ge=1, description="Delete events older than this many days when a run starts (None: keep all)."
     )
+    min_visits: int = Field(
+        defaults.MIN_VISITS, ge=1, description="Groups with fewer visits are greyed as too few visits and never ranked."
+    )
+    min_group: int = Field(
+        defaults.MIN_GROUP,
+        ge=1,
+        description="Groups with fewer visits show no figure at all (k-anonymity): no one shopper can be read out.",
+    )
+    shares: defaults.SharesMethod = Field(
+        defaults.SHARES_METHOD,
+        description="How emotion shares are estimated: count, calibrated or adjusted (see docs).",
+    )
 
 
 class Publish(_Strict):

@@ -1,5 +1,6 @@
 """The product's default settings, each written once: the face detectors and how a camera is analysed when
-store.yaml and the command line say nothing, and when a visit counts as engaged.
+store.yaml and the command line say nothing, when a visit counts as engaged, and how figures are estimated
+and shown (minimum sample, minimum group size, emotion-share method).
 
 ``config`` (store.yaml), ``pipeline.options.RunOptions``, the command line's help, the tracker and the
 analytics read them from here. Standard library only, so the command line can show them instantly.
@@ -30,3 +31,13 @@ MIRROR = True
 
 #: store.yaml ``settings.engagement_dwell_s``: a visit at least this long counts as engaged.
 ENGAGEMENT_DWELL_S = 3.0
+
+#: store.yaml ``settings.min_visits``: groups with fewer visits are greyed and never ranked.
+MIN_VISITS = 20
+#: store.yaml ``settings.min_group`` (k): groups with fewer visits show no figure at all.
+MIN_GROUP = 5
+#: store.yaml ``settings.shares``: how a group's emotion shares are estimated (docs/statistics.md); the
+#: default is the method with the lowest error in benchmarks/quantification.py.
+SharesMethod = Literal["count", "calibrated", "adjusted"]
+SHARES_METHODS: tuple[str, ...] = get_args(SharesMethod)
+SHARES_METHOD: SharesMethod = "adjusted"

@@ -25,7 +25,8 @@ def _png(figure: Figure) -> bytes:
 
 
 def emotion_shares_png(rows: Sequence[AggregateRow], by: str) -> bytes:
-    """Stacked horizontal bars: each group's share of visits by dominant emotion."""
+    """Stacked horizontal bars: each group's share of visits by dominant emotion (suppressed groups left out)."""
+    rows = [row for row in rows if row.shares is not None]
     figure = Figure(figsize=(8, 0.45 * len(rows) + 1.6))
     axes = figure.subplots()
     labels = [row.key for row in rows]
@@ -48,7 +49,8 @@ def valence_over_time_png(points: Sequence[ValencePoint], bucket: str) -> bytes:
     axes = figure.subplots()
     for key in sorted({point.key for point in points}):
         series = [point for point in points if point.key == key]
-        axes.plot([p.time for p in series], [p.valence for p in series], marker="o", markersize=3, label=key)
+        values = [float("nan") if p.valence is None else p.valence for p in series]  # suppressed points: gaps
+        axes.plot([p.time for p in series], values, marker="o", markersize=3, label=key)
     axes.axhline(0, color="#888", linewidth=0.8)
     axes.set_ylim(-1.05, 1.05)
     axes.set_ylabel("valence (positive − negative share)")
@@ -58,8 +60,9 @@ def valence_over_time_png(points: Sequence[ValencePoint], bucket: str) -> bytes:
     return _png(figure)
 
 
-def dwell_png(histogram: dict[str, list[int]], edges: Sequence[float]) -> bytes:
-    """Grouped bars: how many visits fall in each dwell-time bin, per group."""
+def dwell_png(histogram: dict[str, list[int] | None], edges: Sequence[float]) -> bytes:
+    """Grouped bars: how many visits fall in each dwell-time bin, per group (suppressed groups left out)."""
+    histogram = {key: counts for key, counts in histogram.items() if counts is not None}
     figure = Figure(figsize=(8, 3.6))
     axes = figure.subplots()
     bins = [f"{lo:g}–{hi:g}s" for lo, hi in itertools.pairwise(edges)] + [f"≥{edges[-1]:g}s"]

@@ -4,9 +4,13 @@ These functions are the analytics API: ``storemood report`` prints them and the 
 Each takes an Engine, a Connection or an ORM Session (``bind``), optional :class:`Filters`, and returns
 plain typed rows.
 
+Every row carries 95% intervals (:mod:`storemood.analytics.uncertainty`); a group of fewer visits than
+:class:`FigurePolicy`'s ``min_group`` (k) comes suppressed, every figure but its visit count None.
+
 Portability notes: the median dwell compiles to ``percentile_cont(0.5)`` on PostgreSQL and on SQLite to
 the ``storemood_median`` aggregate that :mod:`storemood.database.sqlite_functions` registers on every
-connection, so each report is one grouped pass over the events; hour and day buckets are read in
+connection (its interval's bounds to ``storemood_median_low``/``_high``, or to the sorted ``array_agg``
+indexed by rank on PostgreSQL), so each report is one grouped pass over the events; hour and day buckets are read in
 ``Filters.timezone`` (UTC by default): they compile to ``to_char(... AT TIME ZONE ...)`` on PostgreSQL,
 and on SQLite to ``strftime`` for UTC or to the ``storemood_local_bucket`` function registered beside
 ``storemood_median``.
@@ -23,11 +27,15 @@ and on SQLite to ``strftime`` for UTC or to the ``storemood_local_bucket`` funct
 >>> table = EventTable("sqlite://")                     # an in-memory database
 >>> table.add([visit("A1", "Acme", "happy", 4), visit("A1", "Acme", "neutral", 2), visit("B2", "Bolt", "sad", 8)])
 3
->>> [(row.key, row.visits, row.dwell_median_s, row.shares["happy"]) for row in aggregate(table.engine, "product")]
-[('A1', 2, 3.0, 0.5), ('B2', 1, 8.0, 0.0)]
->>> overall(table.engine).visits, compare(table.engine, "Acme", "Bolt", by="brand").a.visits
-(3, 2)
->>> dwell_distribution(table.engine, "brand")         # visits per dwell bin (DWELL_EDGES)
+>>> [(row.key, row.visits, row.suppressed, row.valence) for row in aggregate(table.engine, "product")]
+[('A1', 2, True, None), ('B2', 1, True, None)]
+>>> every = FigurePolicy(min_group=1, shares="count")  # k = 1: show groups of any size (not for production)
+>>> [(row.key, row.dwell_median_s, row.shares["happy"], row.enough_visits) for row in aggregate(
+...     table.engine, "product", policy=every)]
+[('A1', 3.0, 0.5, False), ('B2', 8.0, 0.0, False)]
+>>> overall(table.engine, policy=every).dwell_median_ci95_s  # order-statistic interval of the median
+(2.0, 8.0)
+>>> dwell_distribution(table.engine, "brand", min_group=1)  # visits per dwell bin (DWELL_EDGES)
 {'Acme': [0, 2, 0, 0, 0, 0], 'Bolt': [0, 0, 1, 0, 0, 0]}
 >>> [(product.id, product.brand, product.visits) for product in list_products(table.engine)]
 [('A1', 'Acme', 2), ('B2', 'Bolt', 1)]
@@ -45,8 +53,11 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
+from storemood.analytics import quantification
+from storemood.analytics.policy import DEFAULT_METHOD, MIN_GROUP, FigurePolicy
 from storemood.analytics.rows import DIMENSIONS, Compared, Dimension
 from storemood.database.schema import EMOTION_COLUMNS, events, stores
+from storemood.database.sqlite_functions import Z95
 from storemood.database.timezones import BUCKET_FORMATS, check_timezone
 from storemood.defaults import ENGAGEMENT_DWELL_S
 from storemood.emotions import FER7, NEGATIVE, POSITIVE
@@ -99,32 +110,52 @@ class Filters:
         return chosen
 
 
+Interval = tuple[float, float]
+
+
 @dataclass(frozen=True)
 class AggregateRow:
     """Figures for one group of visits (one product, brand, zone, camera, store, hour or day).
 
     ``brand`` and ``store`` are the group's brand and store when all its visits share one, else ``""``.
-    ``shares`` is the share of visits by dominant emotion; ``probabilities`` the mean probabilities;
-    ``valence`` the share of positive minus the share of negative visits (-1..1); ``engaged`` the visits
-    lasting at least the engagement threshold.
+    ``counts`` are the visits by dominant emotion; ``shares`` each emotion's estimated share by the method
+    ``shares_method``; ``probabilities`` the mean (calibrated) probabilities; ``valence`` the positive minus
+    the negative share (-1..1); ``engaged`` the visits lasting at least the engagement threshold; the
+    ``*_ci95`` fields are 95% intervals (:mod:`storemood.analytics.uncertainty`). ``enough_visits``: the
+    group reaches the minimum sample and may be ranked. A ``suppressed`` group has fewer visits than the
+    minimum group size: every figure but its visit count is None.
     """
 
     key: str
     brand: str
     store: str
     visits: int
-    engaged: int
-    dwell_total_s: float
-    dwell_median_s: float
-    shares: dict[str, float]
-    probabilities: dict[str, float]
-    valence: float
+    engaged: int | None
+    dwell_total_s: float | None
+    dwell_median_s: float | None
+    shares: dict[str, float] | None
+    probabilities: dict[str, float] | None
+    valence: float | None
     product_name: str = ""
+    counts: dict[str, int] | None = None
+    shares_method: str = DEFAULT_METHOD
+    shares_ci95: dict[str, Interval] | None = None
+    valence_ci95: Interval | None = None
+    dwell_median_ci95_s: Interval | None = None
+    enough_visits: bool = False
+    suppressed: bool = False
 
     @property
-    def engagement(self) -> float:
+    def engagement(self) -> float | None:
         """Share of visits that were engaged."""
+        if self.engaged is None:
+            return None
         return self.engaged / self.visits if self.visits else 0.0
+
+    @property
+    def rankable(self) -> bool:
+        """Whether the group may enter a best/worst list: enough visits and figures shown."""
+        return self.enough_visits and not self.suppressed
 
     def to_dict(self, by: str) -> dict:
         """The JSON row of ``storemood report --format json`` and the web API (by-key first)."""
@@ -139,38 +170,8 @@ class ValencePoint:
     time: str
     key: str
     visits: int
-    valence: float
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """Two products or brands side by side; differences are ``a`` minus ``b``."""
-
-    by: str
-    a: AggregateRow
-    b: AggregateRow
-
-    @property
-    def valence_difference(self) -> float:
-        return self.a.valence - self.b.valence
-
-    @property
-    def dwell_median_difference_s(self) -> float:
-        return self.a.dwell_median_s - self.b.dwell_median_s
-
-    @property
-    def share_differences(self) -> dict[str, float]:
-        return {name: self.a.shares[name] - self.b.shares[name] for name in self.a.shares}
-
-    def to_dict(self) -> dict:
-        return {
-            "by": self.by,
-            "a": self.a.to_dict(self.by),
-            "b": self.b.to_dict(self.by),
-            "valence_difference": self.valence_difference,
-            "dwell_median_difference_s": self.dwell_median_difference_s,
-            "share_differences": self.share_differences,
-        }
+    valence: float | None  # None: fewer visits than the minimum group size
+    valence_ci95: Interval | None = None
 
 
 class _TimeBucket(ColumnElement):
@@ -227,6 +228,35 @@ def _median_postgresql(element: _Median, compiler, **kw) -> str:
     return f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {compiler.process(element.column, **kw)})"
 
 
+class _MedianBound(ColumnElement):
+    """The lower (``side = -1``) or upper (``side = 1``) bound of the 95% interval of each group's median:
+    an order statistic whose rank :func:`storemood.database.sqlite_functions.median_interval_ranks` gives."""
+
+    inherit_cache = True
+    type = sa.Float()
+
+    def __init__(self, column: ColumnElement, side: int) -> None:
+        self.column = column
+        self.side = side
+
+
+@compiles(_MedianBound, "sqlite")
+def _median_bound_sqlite(element: _MedianBound, compiler, **kw) -> str:
+    name = "storemood_median_low" if element.side < 0 else "storemood_median_high"
+    return f"{name}({compiler.process(element.column, **kw)})"
+
+
+@compiles(_MedianBound, "postgresql")
+def _median_bound_postgresql(element: _MedianBound, compiler, **kw) -> str:
+    column = compiler.process(element.column, **kw)
+    n = f"count({column})"
+    half = f"{Z95!r} * sqrt({n}) / 2"
+    rank = (
+        f"greatest(1, floor({n} / 2.0 - {half}))" if element.side < 0 else f"least({n}, ceil({n} / 2.0 + 1 + {half}))"
+    )
+    return f"(array_agg({column} ORDER BY {column}))[({rank})::int]"
+
+
 def _dimension(name: str, timezone: str = "UTC") -> ColumnElement:
     if name not in DIMENSIONS:
         raise UserError(f"cannot group by {name!r}; choose one of {', '.join(DIMENSIONS)}")
@@ -279,6 +309,8 @@ def _grouped_figures(
             sa.func.sum(sa.case((v.dwell_s >= engagement_dwell_s, 1), else_=0)).label("engaged"),
             sa.func.sum(v.dwell_s).label("dwell_total_s"),
             _Median(v.dwell_s).label("dwell_median_s"),
+            _MedianBound(v.dwell_s, -1).label("dwell_low_s"),
+            _MedianBound(v.dwell_s, 1).label("dwell_high_s"),
             *(sa.func.sum(sa.case((v.dominant == name, 1), else_=0)).label(f"n_{name}") for name in FER7),
             *(sa.func.avg(v[column]).label(column) for column in EMOTION_COLUMNS.values()),
         )
@@ -288,21 +320,45 @@ def _grouped_figures(
     return _execute(bind, statement)
 
 
-def _to_row(row: sa.Row, key: str) -> AggregateRow:
+def _valence(shares: dict[str, float]) -> float:
+    return sum(shares[name] for name in POSITIVE) - sum(shares[name] for name in NEGATIVE)
+
+
+def _to_row(row: sa.Row, key: str, policy: FigurePolicy) -> AggregateRow:
     visits = int(row.visits)
-    shares = {name: int(getattr(row, f"n_{name}")) / visits for name in FER7}
+    named = {"key": str(key), "brand": row.brand, "store": row.store, "product_name": row.product_name}
+    if visits < policy.min_group:
+        return AggregateRow(
+            **named,
+            visits=visits,
+            engaged=None,
+            dwell_total_s=None,
+            dwell_median_s=None,
+            shares=None,
+            probabilities=None,
+            valence=None,
+            shares_method=policy.shares,
+            suppressed=True,
+        )
+    counts = {name: int(getattr(row, f"n_{name}")) for name in FER7}
+    probabilities = {name: float(getattr(row, column)) for name, column in EMOTION_COLUMNS.items()}
+    counted = {name: count / visits for name, count in counts.items()}
+    shares, shares_ci95, valence_ci95 = quantification.estimate(counted, probabilities, visits, policy.shares)
     return AggregateRow(
-        key=str(key),
-        brand=row.brand,
-        store=row.store,
-        product_name=row.product_name,
+        **named,
         visits=visits,
         engaged=int(row.engaged),
         dwell_total_s=float(row.dwell_total_s),
         dwell_median_s=float(row.dwell_median_s),
         shares=shares,
-        probabilities={name: float(getattr(row, column)) for name, column in EMOTION_COLUMNS.items()},
-        valence=sum(shares[name] for name in POSITIVE) - sum(shares[name] for name in NEGATIVE),
+        probabilities=probabilities,
+        valence=_valence(shares),
+        counts=counts,
+        shares_method=policy.shares,
+        shares_ci95=shares_ci95,
+        valence_ci95=valence_ci95,
+        dwell_median_ci95_s=(float(row.dwell_low_s), float(row.dwell_high_s)),
+        enough_visits=visits >= policy.min_visits,
     )
 
 
@@ -311,58 +367,69 @@ def aggregate(
     by: Dimension,
     filters: Filters | None = None,
     engagement_dwell_s: float = ENGAGEMENT_DWELL_S,
+    policy: FigurePolicy | None = None,
 ) -> list[AggregateRow]:
-    """Visits, dwell, emotion shares, mean probabilities, valence and engagement per ``by`` group.
+    """Visits, dwell, emotion shares, mean probabilities, valence and engagement per ``by`` group, with
+    their intervals; groups under ``policy.min_group`` visits come suppressed.
 
     Zones and cameras are grouped within their store (ids repeat across a chain), so the same zone id
     in two stores gives two rows, each naming its store. Rows come sorted by key.
     """
     dimensions = ["store", by] if by in ("zone", "camera") else [by]
     rows = _grouped_figures(bind, dimensions, filters, engagement_dwell_s)
-    return [_to_row(row, row._mapping[_key(by)]) for row in rows]
+    return [_to_row(row, row._mapping[_key(by)], policy or FigurePolicy()) for row in rows]
 
 
 def overall(
-    bind: Bind, filters: Filters | None = None, engagement_dwell_s: float = ENGAGEMENT_DWELL_S
+    bind: Bind,
+    filters: Filters | None = None,
+    engagement_dwell_s: float = ENGAGEMENT_DWELL_S,
+    policy: FigurePolicy | None = None,
 ) -> AggregateRow | None:
     """The figures of all filtered visits taken as one group (key ``"all"``); None when none match.
 
     Its median dwell is the median over every visit, which no combination of per-group rows can give.
     """
     rows = _grouped_figures(bind, [], filters, engagement_dwell_s)
-    return _to_row(rows[0], "all") if rows and rows[0].visits else None
+    return _to_row(rows[0], "all", policy or FigurePolicy()) if rows and rows[0].visits else None
 
 
-def compare(bind: Bind, a: str, b: str, by: Compared = "product", filters: Filters | None = None) -> Comparison:
-    """Compare two products (SKUs) or two brands; a UserError names one that has no visits."""
-    if by not in ("product", "brand"):
-        raise UserError(f"can compare products or brands, not {by!r}")
-    rows = {row.key: row for row in aggregate(bind, by, (filters or Filters()).narrowed(by, (a, b)))}
-    for name in (a, b):
-        if name not in rows:
-            narrowed = " matching the filters" if filters not in (None, Filters()) else ""
-            raise UserError(f"no visits for {by} {name!r}{narrowed}")
-    return Comparison(by=by, a=rows[a], b=rows[b])
+def dwell_values(bind: Bind, by: Compared, key: str, filters: Filters | None = None) -> list[float]:
+    """Every dwell time (seconds) of one product's or brand's filtered visits, for tests that need them all."""
+    statement = sa.select(events.c.dwell_s).where(*(filters or Filters()).narrowed(by, (key,)).clauses())
+    return [float(row[0]) for row in _execute(bind, statement)]
 
 
 def valence_over_time(
-    bind: Bind, bucket: Literal["hour", "day"] = "day", series: Dimension = "product", filters: Filters | None = None
+    bind: Bind,
+    bucket: Literal["hour", "day"] = "day",
+    series: Dimension = "product",
+    filters: Filters | None = None,
+    policy: FigurePolicy | None = None,
 ) -> list[ValencePoint]:
-    """Valence of each ``series`` group (e.g. product) per hour or day, sorted by time then key."""
+    """Valence of each ``series`` group (e.g. product) per hour or day, sorted by time then key; a point of
+    fewer than ``policy.min_group`` visits has no valence (None)."""
     if bucket not in ("hour", "day"):
         raise UserError(f"time buckets are 'hour' or 'day', not {bucket!r}")
     rows = _grouped_figures(bind, [bucket, series], filters, ENGAGEMENT_DWELL_S)
     points = []
     for row in rows:
-        figures = _to_row(row, row._mapping[_key(series)])
-        points.append(ValencePoint(row._mapping[_key(bucket)], figures.key, figures.visits, figures.valence))
+        figures = _to_row(row, row._mapping[_key(series)], policy or FigurePolicy())
+        points.append(
+            ValencePoint(row._mapping[_key(bucket)], figures.key, figures.visits, figures.valence, figures.valence_ci95)
+        )
     return points
 
 
 def dwell_distribution(
-    bind: Bind, by: Dimension = "product", edges: tuple[float, ...] = DWELL_EDGES, filters: Filters | None = None
-) -> dict[str, list[int]]:
-    """Visits per dwell bin for each group: bin ``i`` holds dwell in ``[edges[i], edges[i+1])``."""
+    bind: Bind,
+    by: Dimension = "product",
+    edges: tuple[float, ...] = DWELL_EDGES,
+    filters: Filters | None = None,
+    min_group: int = MIN_GROUP,
+) -> dict[str, list[int] | None]:
+    """Visits per dwell bin for each group: bin ``i`` holds dwell in ``[edges[i], edges[i+1])``; None for a
+    group of fewer than ``min_group`` visits (its histogram would show single shoppers)."""
     key = _dimension(by, (filters or Filters()).timezone)
     bin_index = sa.case(
         *((events.c.dwell_s < upper, index) for index, upper in enumerate(edges[1:])), else_=len(edges) - 1
@@ -375,7 +442,21 @@ def dwell_distribution(
     histogram: dict[str, list[int]] = {}
     for row in _execute(bind, statement):
         histogram.setdefault(str(row[0]), [0] * len(edges))[int(row.bin)] += int(row.visits)
-    return dict(sorted(histogram.items()))
+    return {key: counts if sum(counts) >= min_group else None for key, counts in sorted(histogram.items())}
+
+
+def rank(rows: list[AggregateRow], count: int) -> tuple[list[AggregateRow], list[AggregateRow]]:
+    """Best and worst products, only among those with enough visits, accounting for uncertainty: best by the
+    lower bound of the valence interval (high even at worst), worst by its upper bound (low even at best).
+
+    A product is listed at most once: the worst list leaves out those already among the best.
+    """
+    bounds = {row.key: row.valence_ci95 for row in rows if row.rankable and row.valence_ci95 is not None}
+    eligible = [row for row in rows if row.key in bounds]
+    best = sorted(eligible, key=lambda row: (-bounds[row.key][0], -row.visits, row.key))[:count]
+    rest = [row for row in eligible if row not in best]
+    worst = sorted(rest, key=lambda row: (bounds[row.key][1], -row.visits, row.key))[:count]
+    return best, worst
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,8 @@ def _flatten(row: dict, prefix: str = "") -> dict:
     for name, value in row.items():
         if isinstance(value, dict):
             flat.update(_flatten(value, f"{prefix}{name}."))
+        elif isinstance(value, tuple | list):  # a 95% interval: valence_ci95.low, valence_ci95.high
+            flat.update(_flatten(dict(zip(("low", "high"), value, strict=True)), f"{prefix}{name}."))
         else:
             flat[f"{prefix}{name}"] = round(value, CSV_DECIMALS) if isinstance(value, float) else value
     return flat

@@ -11,9 +11,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+Interval = tuple[float, float]
+
 
 class AggregateRowOut(BaseModel):
-    """Figures of one group of visits; the group's key is the extra field named after the grouping."""
+    """Figures of one group of visits; the group's key is the extra field named after the grouping.
+
+    A group of fewer visits than the minimum group size (k) has ``suppressed: true`` and every figure but
+    ``visits`` null, so that no single shopper's reaction can be read out.
+    """
 
     model_config = ConfigDict(extra="allow")
 
@@ -21,13 +27,26 @@ class AggregateRowOut(BaseModel):
     store: str = Field(description="the group's store when all its visits share one, else empty")
     product_name: str = ""
     visits: int
-    engaged: int = Field(description="visits lasting at least the engagement threshold")
-    engagement: float = Field(description="engaged visits / visits")
-    dwell_total_s: float
-    dwell_median_s: float
-    shares: dict[str, float] = Field(description="share of visits by dominant emotion")
-    probabilities: dict[str, float] = Field(description="mean emotion probabilities")
-    valence: float = Field(description="positive minus negative share of visits, -1..1")
+    engaged: int | None = Field(description="visits lasting at least the engagement threshold")
+    engagement: float | None = Field(description="engaged visits / visits")
+    dwell_total_s: float | None
+    dwell_median_s: float | None
+    dwell_median_ci95_s: Interval | None = Field(description="95% order-statistic interval of the median dwell")
+    counts: dict[str, int] | None = Field(description="visits by dominant emotion")
+    shares: dict[str, float] | None = Field(description="each emotion's estimated share of visits")
+    shares_method: str = Field(description="count, calibrated or adjusted (see the documentation)")
+    shares_ci95: dict[str, Interval] | None = Field(description="95% interval of each share")
+    probabilities: dict[str, float] | None = Field(description="mean (calibrated) emotion probabilities")
+    valence: float | None = Field(description="positive minus negative share, -1..1")
+    valence_ci95: Interval | None = Field(description="95% interval of the valence")
+    enough_visits: bool = Field(description="visits reach the minimum sample: the group may be ranked")
+    suppressed: bool = Field(description="fewer visits than the minimum group size: no figure shown")
+
+
+class _Policy(BaseModel):
+    min_visits: int = Field(description="groups with fewer visits are not ranked (enough_visits false)")
+    min_group: int = Field(description="groups with fewer visits show no figure (suppressed)")
+    shares_method: str = Field(description="how emotion shares are estimated")
 
 
 class TableOut(BaseModel):
@@ -40,7 +59,7 @@ class TableOut(BaseModel):
     sort: str | None
 
 
-class AggregateTableOut(TableOut):
+class AggregateTableOut(TableOut, _Policy):
     by: str
     rows: list[AggregateRowOut]  # type: ignore[assignment]
 
@@ -91,22 +110,43 @@ class PeriodOut(BaseModel):
     last_visit: str | None = Field(description="end of the last matching visit")
 
 
-class OverviewOut(BaseModel):
+class OverviewOut(_Policy):
     """The chosen period at a glance."""
 
     period: PeriodOut
     summary: AggregateRowOut | None = Field(description="all matching visits as one group (null: none)")
-    top: list[AggregateRowOut] = Field(description="products with the highest valence")
-    bottom: list[AggregateRowOut] = Field(description="products with the lowest valence")
+    top: list[AggregateRowOut] = Field(
+        description="products with enough visits whose valence is highest even at the low end of its interval"
+    )
+    bottom: list[AggregateRowOut] = Field(
+        description="products with enough visits whose valence is lowest even at the high end of its interval, "
+        "never one of `top`"
+    )
+
+
+class TestOut(BaseModel):
+    """One significance test; `difference` is a minus b."""
+
+    name: str
+    method: str
+    statistic: float | None
+    p_value: float | None = Field(description="null when the test cannot run (too few visits)")
+    significant: bool = Field(description="p_value under alpha")
+    difference: float | None
+    difference_ci95: Interval | None
 
 
 class ComparisonOut(BaseModel):
     by: str
     a: AggregateRowOut
     b: AggregateRowOut
-    valence_difference: float = Field(description="a minus b")
-    dwell_median_difference_s: float
-    share_differences: dict[str, float]
+    valence_difference: float | None = Field(description="a minus b")
+    dwell_median_difference_s: float | None
+    share_differences: dict[str, float] | None = Field(description="a minus b, shares of visits by dominant emotion")
+    share_differences_ci95: dict[str, Interval] | None = Field(description="Newcombe 95% intervals")
+    tests: dict[str, TestOut] = Field(description="`emotions`, `valence` and `dwell`")
+    alpha: float
+    sentence: str = Field(description="what the tests show, in one plain sentence")
 
 
 class DwellOut(TableOut):

@@ -125,6 +125,8 @@ def page(
 def _field(row: dict, path: str):
     value = row
     for part in path.split("."):
+        if value is None:
+            return None
         value = value[part]
     return value
 
@@ -135,7 +137,9 @@ def paginate(rows: list[dict], chosen: Page, sortable: tuple[str, ...]) -> dict:
         field = chosen.sort.removeprefix("-")
         if field not in sortable:
             raise invalid("sort", f"cannot sort by {field!r}; choose one of {', '.join(sortable)}")
-        rows = sorted(rows, key=lambda row: _field(row, field), reverse=chosen.sort.startswith("-"))
+        shown = [row for row in rows if _field(row, field) is not None]
+        hidden = [row for row in rows if _field(row, field) is None]  # suppressed groups: last either way
+        rows = sorted(shown, key=lambda row: _field(row, field), reverse=chosen.sort.startswith("-")) + hidden
     return {
         "rows": rows[chosen.offset : chosen.offset + chosen.limit],
         "total": len(rows),

@@ -16,8 +16,9 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.engine import Engine
 
-from storemood.analytics import queries
-from storemood.analytics.queries import AggregateRow, Filters
+from storemood.analytics import queries, significance
+from storemood.analytics.policy import FigurePolicy
+from storemood.analytics.queries import Filters
 from storemood.analytics.report import HOURLY_UP_TO_DAYS, MAX_SERIES
 from storemood.analytics.rows import Compared, Dimension, csv_text
 from storemood.api import models
@@ -32,6 +33,7 @@ PageParam = Annotated[Page, Depends(page)]
 _FIGURES = ("brand", "store", "product_name", "visits", "engaged", "engagement", "dwell_total_s", "dwell_median_s")
 AGGREGATE_SORTS = (
     *_FIGURES,
+    "enough_visits",
     "valence",
     *(f"shares.{name}" for name in FER7),
     *(f"probabilities.{name}" for name in FER7),
@@ -64,8 +66,13 @@ def engagement_dwell_s(request: Request) -> float:
     return request.app.state.settings.engagement_dwell_s
 
 
+def figure_policy(request: Request) -> FigurePolicy:
+    return request.app.state.settings.figures
+
+
 EngineParam = Annotated[Engine, Depends(engine)]
 EngagementParam = Annotated[float, Depends(engagement_dwell_s)]
+PolicyParam = Annotated[FigurePolicy, Depends(figure_policy)]
 
 
 def table(rows: list[dict], chosen: Page, sortable: tuple[str, ...], name: str, **extra) -> dict | Response:
@@ -141,15 +148,16 @@ def aggregates(
     filters: FiltersParam,
     chosen: PageParam,
     engaged_after: EngagementParam,
+    policy: PolicyParam,
 ) -> dict | Response:
-    """Rows as in `storemood report --format json`: visits, median dwell, emotion shares, valence."""
-    rows = [row.to_dict(by) for row in queries.aggregate(bind, by, filters, engaged_after)]
-    return table(rows, chosen, (by, *AGGREGATE_SORTS), f"aggregates-{by}", by=by)
+    """Rows as in `storemood report --format json`: visits, median dwell, emotion shares, valence, their 95%
+    intervals and `enough_visits`; a group under the minimum group size has `suppressed: true` and no figures."""
+    rows = [row.to_dict(by) for row in queries.aggregate(bind, by, filters, engaged_after, policy)]
+    return table(rows, chosen, (by, *AGGREGATE_SORTS), f"aggregates-{by}", by=by, **_policy_fields(policy))
 
 
-def _ranked(rows: list[AggregateRow], count: int, best: bool) -> list[dict]:
-    ordered = sorted(rows, key=lambda row: (-row.valence if best else row.valence, -row.visits, row.key))
-    return [row.to_dict("product") for row in ordered[:count]]
+def _policy_fields(policy: FigurePolicy) -> dict:
+    return {"min_visits": policy.min_visits, "min_group": policy.min_group, "shares_method": policy.shares}
 
 
 @_get("/overview", models.OverviewOut, "The period at a glance")
@@ -157,11 +165,13 @@ def overview(
     bind: EngineParam,
     filters: FiltersParam,
     engaged_after: EngagementParam,
+    policy: PolicyParam,
     top: Annotated[int, Query(ge=1, le=20, description="how many best and worst products to list")] = 3,
 ) -> dict:
-    """All matching visits as one group, the span of the data, and the best and worst products by valence."""
-    summary = queries.overall(bind, filters, engaged_after)
-    products = queries.aggregate(bind, "product", filters, engaged_after)
+    """All matching visits as one group, the span of the data, and the best and worst products by valence
+    (:func:`storemood.analytics.queries.rank`), and the minimum sample, minimum group size and shares method."""
+    summary = queries.overall(bind, filters, engaged_after, policy)
+    best, worst = queries.rank(queries.aggregate(bind, "product", filters, engaged_after, policy), top)
     first, last = queries.time_span(bind, filters)
     return {
         "period": {
@@ -171,8 +181,9 @@ def overview(
             "last_visit": _iso(last),
         },
         "summary": summary.to_dict("scope") if summary else None,
-        "top": _ranked(products, top, best=True),
-        "bottom": _ranked(products, top, best=False),
+        "top": [row.to_dict("product") for row in best],
+        "bottom": [row.to_dict("product") for row in worst],
+        **_policy_fields(policy),
     }
 
 
@@ -186,11 +197,13 @@ def compare(
     b: Annotated[str, Query(min_length=1, max_length=200, description="second product SKU or brand")],
     bind: EngineParam,
     filters: FiltersParam,
+    policy: PolicyParam,
     by: Annotated[Compared, Query(description="compare products or brands")] = "product",
 ) -> dict:
-    """Both sides' figures and their differences (a minus b); 404 when one has no visits."""
+    """Both sides' figures, their differences (a minus b) with 95% intervals, the tests (each with `p_value`
+    and `significant`) and a plain sentence, as `storemood compare --format json`; 404 when one has no visits."""
     try:
-        return queries.compare(bind, a, b, by, filters).to_dict()
+        return significance.compare(bind, a, b, by, filters, policy).to_dict()
     except UserError as error:
         raise HTTPException(status_code=404, detail=str(error)) from None
 
@@ -200,12 +213,17 @@ def valence_over_time(
     bind: EngineParam,
     filters: FiltersParam,
     chosen: PageParam,
+    policy: PolicyParam,
     bucket: Annotated[Literal["hour", "day"], Query(description="time bucket, in the time zone `tz`")] = "day",
     series: Annotated[Series, Query(description="one line per this")] = "product",
 ) -> dict | Response:
-    """Rows `{"time", <series>, "visits", "valence"}`, sorted by time then series."""
-    points = queries.valence_over_time(bind, bucket, series, filters)
-    rows = [{"time": p.time, series: p.key, "visits": p.visits, "valence": p.valence} for p in points]
+    """Rows `{"time", <series>, "visits", "valence", "valence_ci95"}`, sorted by time then series; a point of
+    fewer visits than the minimum group size has `valence: null`."""
+    points = queries.valence_over_time(bind, bucket, series, filters, policy)
+    rows = [
+        {"time": p.time, series: p.key, "visits": p.visits, "valence": p.valence, "valence_ci95": p.valence_ci95}
+        for p in points
+    ]
     return table(rows, chosen, ("time", series, "visits", "valence"), f"valence-{bucket}-{series}")
 
 
@@ -219,12 +237,17 @@ def dwell_distribution(
     bind: EngineParam,
     filters: FiltersParam,
     chosen: PageParam,
+    policy: PolicyParam,
     by: Annotated[Series, Query(description="one histogram per this")] = "product",
 ) -> dict | Response:
-    """Per group, visits whose dwell falls in each bin (`0-2s`, `2-5s`, ..., `60s+`)."""
+    """Per group, visits whose dwell falls in each bin (`0-2s`, `2-5s`, ..., `60s+`); `bins: null` for a group
+    of fewer visits than the minimum group size."""
     labels = _bin_labels(queries.DWELL_EDGES)
-    histogram = queries.dwell_distribution(bind, by, filters=filters)
-    rows = [{by: key, "bins": dict(zip(labels, counts, strict=True))} for key, counts in histogram.items()]
+    histogram = queries.dwell_distribution(bind, by, filters=filters, min_group=policy.min_group)
+    rows = [
+        {by: key, "bins": None if counts is None else dict(zip(labels, counts, strict=True))}
+        for key, counts in histogram.items()
+    ]
     return table(rows, chosen, (by,), f"dwell-{by}", by=by, edges=list(queries.DWELL_EDGES))
 
 

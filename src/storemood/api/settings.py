@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from storemood.analytics.policy import FigurePolicy
 from storemood.defaults import ENGAGEMENT_DWELL_S
 from storemood.errors import UserError
 
@@ -34,12 +35,14 @@ class ApiSettings:
         max_range_days: longest ``since``..``until`` range one request may ask for; a request without
             ``since`` covers this many days back from ``until`` (or now).
         engagement_dwell_s: a visit this long or longer counts as engaged.
+        figures: minimum sample, minimum group size (k) and shares method of every figure served.
     """
 
     token: str | None = None
     cors_origins: tuple[str, ...] = ()
     max_range_days: float = DEFAULT_MAX_RANGE_DAYS
     engagement_dwell_s: float = ENGAGEMENT_DWELL_S
+    figures: FigurePolicy = field(default_factory=FigurePolicy)
 
 
 def is_loopback(host: str) -> bool:

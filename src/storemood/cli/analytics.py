@@ -10,7 +10,14 @@ import argparse
 from pathlib import Path
 
 from storemood.analytics.rows import COMPARED, DIMENSIONS
-from storemood.cli.arguments import add_engaged_after, engagement_threshold, is_layout_file, utc_time
+from storemood.cli.arguments import (
+    add_engaged_after,
+    add_figure_options,
+    engagement_threshold,
+    figure_policy,
+    is_layout_file,
+    utc_time,
+)
 from storemood.errors import UserError
 
 FORMAT_CHOICES = ("table", "csv", "json", "html")
@@ -83,6 +90,7 @@ def _register_report(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", type=Path, metavar="PATH", help="write the report here instead of to stdout")
     add_engaged_after(parser)
+    add_figure_options(parser)
     parser.set_defaults(handler=_report)
 
 
@@ -91,12 +99,18 @@ def _register_compare(subparsers: argparse._SubParsersAction) -> None:
         "compare",
         help="two products (or brands) side by side",
         description="Compare two products (SKUs) or, with --by brand, two brands: visits, median dwell, "
-        "valence and emotion shares of each, and their differences (first minus second), as JSON.",
+        "valence and emotion shares of each, their differences (first minus second) with 95% intervals, and "
+        "whether they are real: a chi-square (or permutation) test on the dominant emotions, Welch's t-test on "
+        "valence and the Mann-Whitney U test on dwell, each with its p-value, and one plain sentence.",
     )
     parser.add_argument("first", help="product SKU (or brand with --by brand)")
     parser.add_argument("second", help="product SKU (or brand with --by brand)")
     parser.add_argument("--by", choices=COMPARED, default="product", help="compare products (default) or brands")
     _add_db_and_filters(parser)
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="the sentence and a table, or JSON (default: text)"
+    )
+    add_figure_options(parser)
     parser.set_defaults(handler=_compare)
 
 
@@ -165,7 +179,7 @@ def _report(args: argparse.Namespace) -> int:
         engine = store.engine
         layouts = [Path(value) for value in args.stores if is_layout_file(value)]
         threshold = engagement_threshold(args.engaged_after, layouts)
-        built = report.build_report(engine, args.by, _filters(args), threshold)
+        built = report.build_report(engine, args.by, _filters(args), threshold, figure_policy(args, layouts))
         if args.format == "table" and args.out is None:
             from rich.console import Console
 
@@ -204,11 +218,13 @@ def _emit(text: str, out: Path | None) -> None:
 def _compare(args: argparse.Namespace) -> int:
     import json
 
-    from storemood.analytics.queries import compare
+    from storemood.analytics.significance import compare, to_text
 
     with _existing_store(args.db) as store:
-        result = compare(store.engine, args.first, args.second, args.by, _filters(args))
-    print(json.dumps(result.to_dict(), indent=2))
+        layouts = [Path(value) for value in args.stores if is_layout_file(value)]
+        policy = figure_policy(args, layouts)
+        result = compare(store.engine, args.first, args.second, args.by, _filters(args), policy)
+    print(json.dumps(result.to_dict(), indent=2) if args.format == "json" else to_text(result))
     return 0
 
 

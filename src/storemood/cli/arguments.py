@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
-from storemood.defaults import ENGAGEMENT_DWELL_S
+from storemood.defaults import ENGAGEMENT_DWELL_S, MIN_GROUP, MIN_VISITS, SHARES_METHOD, SHARES_METHODS
 from storemood.errors import UserError
 from storemood.times import parse_utc
 
@@ -56,3 +56,48 @@ def engagement_threshold(given: float | None, layouts: Iterable[Path]) -> float:
         found = ", ".join(f"{value:g}" for value in sorted(thresholds))
         raise UserError(f"the store layouts disagree on settings.engagement_dwell_s ({found}); give --engaged-after")
     return thresholds.pop() if thresholds else ENGAGEMENT_DWELL_S
+
+
+def add_figure_options(parser: argparse.ArgumentParser) -> None:
+    """Minimum sample, minimum group size and shares method, shared by ``report``, ``compare`` and ``serve``."""
+    parser.add_argument(
+        "--min-visits",
+        type=int,
+        metavar="N",
+        help=f"groups with fewer visits are greyed as 'too few visits' and never ranked (default: "
+        f"settings.min_visits of the store.yaml given with --store, else {MIN_VISITS})",
+    )
+    parser.add_argument(
+        "--min-group",
+        type=int,
+        metavar="K",
+        help=f"groups with fewer visits show no figure at all (k-anonymity; default: "
+        f"settings.min_group of the store.yaml given with --store, else {MIN_GROUP})",
+    )
+    parser.add_argument(
+        "--shares",
+        choices=SHARES_METHODS,
+        help="how emotion shares are estimated: count (top emotion of each visit), calibrated (mean calibrated "
+        f"probabilities) or adjusted (count corrected by the model's confusion matrix; default: "
+        f"settings.shares of the store.yaml given with --store, else {SHARES_METHOD})",
+    )
+
+
+def figure_policy(args: argparse.Namespace, layouts: Iterable[Path] = ()):
+    """The options of :func:`add_figure_options`; each not given comes from the store layouts' settings (which
+    must agree), else the default."""
+    from storemood.analytics.policy import FigurePolicy
+    from storemood.config import load_store
+
+    settings = [load_store(path).settings for path in layouts]
+    chosen = {}
+    for name, option in (("min_visits", "--min-visits"), ("min_group", "--min-group"), ("shares", "--shares")):
+        given = getattr(args, name)
+        if given is None:
+            found = {getattr(item, name) for item in settings}
+            if len(found) > 1:
+                raise UserError(f"the store layouts disagree on settings.{name}; give {option}")
+            given = found.pop() if found else None
+        if given is not None:
+            chosen[name] = given
+    return FigurePolicy(**chosen)

@@ -13,7 +13,7 @@ import socket
 from pathlib import Path
 
 from storemood.api.settings import DEFAULT_MAX_RANGE_DAYS
-from storemood.cli.arguments import add_engaged_after, engagement_threshold
+from storemood.cli.arguments import add_engaged_after, add_figure_options, engagement_threshold, figure_policy
 from storemood.errors import UserError
 
 #: How much of one request the HTTP parser buffers; larger than the app's own limits, so that the app
@@ -73,6 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="store layout (store.yaml) whose settings apply, such as the engagement threshold",
     )
     add_engaged_after(parser)
+    add_figure_options(parser)
     parser.set_defaults(handler=_serve)
 
 
@@ -100,6 +101,7 @@ def _serve(args: argparse.Namespace) -> int:
         cors_origins=tuple(args.cors_origin),
         max_range_days=args.max_range_days,
         engagement_dwell_s=engagement_threshold(args.engaged_after, [args.store] if args.store else []),
+        figures=figure_policy(args, [args.store] if args.store else []),
     )
     check_exposure(args.host, settings)
     _check_port(args.host, args.port)

@@ -73,15 +73,20 @@ class EmotionClassifier:
         model: path of the ONNX model; the shipped one when None.
         threads: ONNX Runtime intra-op threads.
         mirror: test-time mirroring: average the output for each face and its mirror image (twice the work).
+        calibrated: apply the temperature the model's metadata carries (see ``ModelInfo.calibrate``), so that
+            every probability storemood produces, stores and averages is calibrated; off only to fit it.
     """
 
-    def __init__(self, model: Path | None = None, threads: int = 1, mirror: bool = True) -> None:
+    def __init__(
+        self, model: Path | None = None, threads: int = 1, mirror: bool = True, calibrated: bool = True
+    ) -> None:
         self.path = Path(model) if model is not None else DEFAULT_MODEL
         self.session = load_session(self.path, threads)
         self.info = model_info(self.session, self.path)
         self.classes: tuple[str, ...] = self.info.classes
         self.input_name = self.session.get_inputs()[0].name
         self.mirror = mirror
+        self.calibrated = calibrated
 
     def classify_faces(self, image: np.ndarray, faces: Faces) -> np.ndarray:
         """``(N, C)`` probabilities for the faces of one frame (BGR, BGRA, gray or 16-bit), one batch."""
@@ -93,8 +98,10 @@ class EmotionClassifier:
         """``(N, C)`` probabilities for ``(N, size, size)`` uint8 grayscale crops."""
         if self.mirror:
             both = self._run(np.concatenate([crops, crops[:, :, ::-1]]))
-            return (both[: len(crops)] + both[len(crops) :]) / 2.0
-        return self._run(crops)
+            probabilities = (both[: len(crops)] + both[len(crops) :]) / 2.0
+        else:
+            probabilities = self._run(crops)
+        return self.info.calibrate(probabilities) if self.calibrated else probabilities
 
     def _run(self, crops: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: self._tensor(crops)})[0].astype(np.float32)

@@ -89,6 +89,30 @@ function sharePercent(context) {
   return `${context.dataset.label}: ${(context.parsed[context.chart.options.indexAxis === "y" ? "x" : "y"] * 100).toFixed(1)}%`;
 }
 
+function percent(value) {
+  return `${Math.round(value * 100)}%`;
+}
+
+// "+0.12 to +0.40": a 95% interval as the tables and tooltips show it.
+function interval(bounds, format) {
+  return bounds ? `${format(bounds[0])} to ${format(bounds[1])}` : "";
+}
+
+// The tooltip of a share bar: the share and its 95% interval (rows carry them in the same order as the bars).
+function shareWithInterval(rows, sideOf = (index) => rows[index]) {
+  return (context) => {
+    const row = sideOf(context.dataIndex, context.datasetIndex);
+    const bounds = row && row.shares_ci95 ? row.shares_ci95[context.dataset.label] || row.shares_ci95[context.label] : null;
+    return `${sharePercent(context)}${bounds ? ` (95%: ${interval(bounds, percent)})` : ""}`;
+  };
+}
+
+// Why a row's figures are greyed or missing: suppressed below k visits, or too few visits to rank.
+function note(row, policy) {
+  if (row.suppressed) return `suppressed: fewer than ${policy.min_group} visits`;
+  return row.enough_visits ? "" : "too few visits";
+}
+
 function label(row) {
   const key = row[state.by];
   const named = state.by === "product" && row.product_name && row.product_name !== key;
@@ -106,10 +130,11 @@ function cell(text, className = "") {
   return td;
 }
 
-function fillRows(table, rows, columns) {
+function fillRows(table, rows, columns, rowClass = () => "") {
   const body = table.querySelector("tbody");
   body.replaceChildren(...rows.map((row) => {
     const tr = document.createElement("tr");
+    tr.className = rowClass(row);
     tr.append(...columns.map(([get, className]) => cell(get(row), typeof className === "function" ? className(row) : className)));
     return tr;
   }));
@@ -119,12 +144,36 @@ function valenceClass(row) {
   return `number ${row.valence > 0 ? "positive" : row.valence < 0 ? "negative" : ""}`;
 }
 
+function greyed(row) {
+  return row.enough_visits && !row.suppressed ? "" : "few";
+}
+
+function rankingRows(table, rows, policy) {
+  const columns = [[(row) => row.product_name ? `${row.product} (${row.product_name})` : row.product], [(row) => row.brand],
+    [(row) => integer.format(row.visits), "number"], [(row) => signed(row.valence), valenceClass],
+    [(row) => interval(row.valence_ci95, signed), "number"]];
+  fillRows(table, rows, columns);
+  if (!rows.length) {
+    const tr = document.createElement("tr");
+    const td = cell(`No product has the ${policy.min_visits} visits needed to rank it.`, "empty");
+    td.colSpan = columns.length;
+    tr.append(td);
+    table.querySelector("tbody").replaceChildren(tr);
+  }
+}
+
 function renderOverview(overview) {
   const summary = overview.summary;
+  const shown = summary && !summary.suppressed;
   $("visits").textContent = summary ? integer.format(summary.visits) : "0";
-  $("dwell").textContent = summary ? `${summary.dwell_median_s.toFixed(1)} s` : "–";
-  $("valence").textContent = summary ? signed(summary.valence) : "–";
-  $("engagement").textContent = summary ? `${Math.round(summary.engagement * 100)}%` : "–";
+  $("dwell").textContent = shown ? `${summary.dwell_median_s.toFixed(1)} s` : "–";
+  $("dwell-interval").textContent = shown ? `95%: ${interval(summary.dwell_median_ci95_s, (value) => value.toFixed(1))} s` : "";
+  $("valence").textContent = shown ? signed(summary.valence) : "–";
+  $("valence-interval").textContent = shown ? `95%: ${interval(summary.valence_ci95, signed)}` : "";
+  $("engagement").textContent = shown ? `${Math.round(summary.engagement * 100)}%` : "–";
+  $("policy").textContent = `Shares estimated by the ${overview.shares_method} method. Ranked: products with at least `
+    + `${overview.min_visits} visits, best by the low end of their valence interval, worst by its high end. `
+    + `Groups of fewer than ${overview.min_group} visits show no figures.`;
   const { first_visit: first, last_visit: last } = overview.period;
   $("period").textContent = first ? `${localTime.format(new Date(first))} – ${localTime.format(new Date(last))} (${TIME_ZONE})` : "";
   draw("chart-overall", {
@@ -133,16 +182,14 @@ function renderOverview(overview) {
       labels: EMOTIONS,
       datasets: [{
         label: "share of visits",
-        data: EMOTIONS.map((name) => (summary ? summary.shares[name] : 0)),
+        data: EMOTIONS.map((name) => (shown ? summary.shares[name] : null)),
         backgroundColor: EMOTIONS.map((name) => EMOTION_COLORS[name]),
       }],
     },
-    options: { plugins: { legend: { display: false }, tooltip: { callbacks: { label: sharePercent } } }, scales: percentAxis("y") },
+    options: { plugins: { legend: { display: false }, tooltip: { callbacks: { label: shareWithInterval([summary], () => summary) } } }, scales: percentAxis("y") },
   });
-  const columns = [[(row) => row.product_name ? `${row.product} (${row.product_name})` : row.product], [(row) => row.brand],
-    [(row) => integer.format(row.visits), "number"], [(row) => signed(row.valence), valenceClass]];
-  fillRows($("top"), overview.top, columns);
-  fillRows($("bottom"), overview.bottom, columns);
+  rankingRows($("top"), overview.top, overview);
+  rankingRows($("bottom"), overview.bottom, overview);
 }
 
 function renderShares(rows) {
@@ -151,12 +198,12 @@ function renderShares(rows) {
     data: {
       labels: rows.map(label),
       datasets: EMOTIONS.map((name) => ({
-        label: name, data: rows.map((row) => row.shares[name]), backgroundColor: EMOTION_COLORS[name],
+        label: name, data: rows.map((row) => (row.shares ? row.shares[name] : null)), backgroundColor: EMOTION_COLORS[name],
       })),
     },
     options: {
       indexAxis: "y",
-      plugins: { tooltip: { callbacks: { label: sharePercent } } },
+      plugins: { tooltip: { callbacks: { label: shareWithInterval(rows) } } },
       scales: { x: { stacked: true, ...percentAxis("x").x }, y: { stacked: true } },
     },
   });
@@ -184,7 +231,7 @@ function renderValence(points, keys, bucket) {
 
 function renderDwell(dwell, keys) {
   // Same order, hence same colours, as the valence lines.
-  const rows = keys.map((key) => dwell.rows.find((row) => row[state.by] === key)).filter(Boolean);
+  const rows = keys.map((key) => dwell.rows.find((row) => row[state.by] === key)).filter((row) => row && row.bins);
   const bins = rows.length ? Object.keys(rows[0].bins) : [];
   draw("chart-dwell", {
     type: "bar",
@@ -199,22 +246,25 @@ function renderDwell(dwell, keys) {
   });
 }
 
-function renderFigures(rows) {
-  const head = [state.by, "brand", "visits", "median dwell", "engaged", "valence", ...EMOTIONS];
+function renderFigures(table) {
+  const head = [state.by, "brand", "visits", "note", "median dwell", "engaged", "valence", "valence 95%", ...EMOTIONS];
   const tr = document.createElement("tr");
   tr.append(...head.map((name, index) => {
     const th = document.createElement("th");
     th.textContent = name;
-    if (index > 1) th.className = "number";
+    if (index > 3) th.className = "number";
     return th;
   }));
   $("figures").querySelector("thead").replaceChildren(tr);
-  fillRows($("figures"), rows, [
-    [label], [(row) => row.brand], [(row) => integer.format(row.visits), "number"],
-    [(row) => `${row.dwell_median_s.toFixed(1)} s`, "number"], [(row) => `${Math.round(row.engagement * 100)}%`, "number"],
-    [(row) => signed(row.valence), valenceClass],
-    ...EMOTIONS.map((name) => [(row) => `${Math.round(row.shares[name] * 100)}%`, "number"]),
-  ]);
+  const shown = (get) => (row) => (row.suppressed ? "" : get(row));
+  fillRows($("figures"), table.rows, [
+    [label], [(row) => row.brand], [(row) => integer.format(row.visits), "number"], [(row) => note(row, table), "note"],
+    [shown((row) => `${row.dwell_median_s.toFixed(1)} s`), "number"],
+    [shown((row) => `${Math.round(row.engagement * 100)}%`), "number"],
+    [shown((row) => signed(row.valence)), valenceClass],
+    [shown((row) => interval(row.valence_ci95, signed)), "number"],
+    ...EMOTIONS.map((name) => [shown((row) => `${percent(row.shares[name])} (${interval(row.shares_ci95[name], percent)})`), "number"]),
+  ], greyed);
 }
 
 // ---- comparison ---------------------------------------------------------------------------------
@@ -234,29 +284,54 @@ async function refreshComparison(keys) {
     state.data.comparison = null;
     draw("chart-compare", { type: "bar", data: { labels: EMOTIONS, datasets: [] } });
     $("compare-table").querySelector("tbody").replaceChildren();
+    $("compare-sentence").textContent = "";
     return;
   }
   const comparison = await api("/api/compare", withParams(filterParams(), { by: state.by, a, b }));
   state.data.comparison = comparison;
+  $("compare-sentence").textContent = comparison.sentence;
+  const sides = [comparison.a, comparison.b];
   draw("chart-compare", {
     type: "bar",
     data: {
       labels: EMOTIONS,
-      datasets: [comparison.a, comparison.b].map((side, index) => ({
-        label: side[state.by], data: EMOTIONS.map((name) => side.shares[name]), backgroundColor: SERIES_COLORS[index],
+      datasets: sides.map((side, index) => ({
+        label: side[state.by], data: EMOTIONS.map((name) => (side.shares ? side.shares[name] : null)), backgroundColor: SERIES_COLORS[index],
       })),
     },
-    options: { plugins: { tooltip: { callbacks: { label: sharePercent } } }, scales: percentAxis("y") },
+    options: {
+      plugins: { tooltip: { callbacks: { label: (context) => {
+        const bounds = sides[context.datasetIndex].shares_ci95;
+        return `${sharePercent(context)}${bounds ? ` (95%: ${interval(bounds[context.label], percent)})` : ""}`;
+      } } } },
+      scales: percentAxis("y"),
+    },
   });
   const tr = document.createElement("tr");
-  tr.append(...["", a, b, "difference"].map((text) => Object.assign(document.createElement("th"), { textContent: text })));
+  tr.append(...["", a, b, "difference", "95% interval", "p"].map((text) => Object.assign(document.createElement("th"), { textContent: text })));
   $("compare-table").querySelector("thead").replaceChildren(tr);
-  fillRows($("compare-table"), [
-    ["visits", integer.format(comparison.a.visits), integer.format(comparison.b.visits), ""],
-    ["median dwell", `${comparison.a.dwell_median_s.toFixed(1)} s`, `${comparison.b.dwell_median_s.toFixed(1)} s`,
-      `${signed(comparison.dwell_median_difference_s)} s`],
-    ["valence", signed(comparison.a.valence), signed(comparison.b.valence), signed(comparison.valence_difference)],
-  ], [0, 1, 2, 3].map((index) => [(row) => row[index], index ? "number" : ""]));
+  fillRows($("compare-table"), compareRows(comparison), [0, 1, 2, 3, 4, 5].map((index) => [(row) => row[index], index ? "number" : ""]));
+}
+
+// The comparison table: visits, median dwell, valence and each emotion's share, side by side, with the
+// difference (first minus second), its 95% interval and the p-value of the test that covers it.
+function compareRows(comparison) {
+  const { a, b, tests } = comparison;
+  const p = (test) => (test.p_value === null ? "" : test.p_value < 0.001 ? "< 0.001" : test.p_value.toFixed(3));
+  const rows = [["visits", integer.format(a.visits), integer.format(b.visits), "", "", ""]];
+  if (comparison.share_differences === null) return rows;
+  const seconds = (value) => `${value >= 0 ? "+" : ""}${value.toFixed(1)} s`;
+  rows.push(["median dwell", `${a.dwell_median_s.toFixed(1)} s`, `${b.dwell_median_s.toFixed(1)} s`,
+    seconds(comparison.dwell_median_difference_s), interval(tests.dwell.difference_ci95, seconds), p(tests.dwell)]);
+  rows.push(["valence", signed(a.valence), signed(b.valence), signed(comparison.valence_difference),
+    interval(tests.valence.difference_ci95, signed), p(tests.valence)]);
+  const signedPercent = (value) => `${value >= 0 ? "+" : ""}${Math.round(value * 100)}%`;
+  rows.push([`emotion mix (${tests.emotions.method})`, "", "", "", "", p(tests.emotions)]);
+  for (const name of EMOTIONS) {
+    rows.push([`${name} share`, percent(a.shares[name]), percent(b.shares[name]), signedPercent(comparison.share_differences[name]),
+      interval(comparison.share_differences_ci95[name], signedPercent), ""]);
+  }
+  return rows;
 }
 
 // ---- refreshing ---------------------------------------------------------------------------------
@@ -301,7 +376,7 @@ async function refreshAll() {
   renderShares(table.rows);
   renderValence(valence.rows, keys, bucket);
   renderDwell(dwell, keys);
-  renderFigures(table.rows);
+  renderFigures(table);
   await refreshComparison(table.rows.map((row) => row[state.by]));
   showMessage(overview.summary ? "" : "No visits match these filters.");
 }
