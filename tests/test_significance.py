@@ -210,7 +210,7 @@ def test_report_flags_choose_the_minimum_sample_k_and_the_shares_method(store, c
 def test_store_layouts_give_the_policy_unless_a_flag_does(tmp_path):
     from argparse import Namespace
 
-    from storemood.cli.analytics import figure_policy
+    from storemood.cli.arguments import figure_policy
     from storemood.config import EXAMPLE_STORE
 
     layout = tmp_path / "store.yaml"
