@@ -11,7 +11,7 @@ of the shelf.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -23,6 +23,9 @@ from storemood.demo import DEMO_STORE
 CLIP_SIZE = (640, 480)  # width, height
 CLIP_FPS = 15.0
 CLIP_SECONDS = 8.0
+#: `storemood demo` plays the shoppers' 8-second walk this many times, so that every product gets enough
+#: visits to be shown at all (reports suppress groups under 5 visits; see docs/statistics.md).
+DEMO_ROUNDS = 3
 SHELF_TOP, SHELF_BOTTOM = 40, 300
 #: Colours of the product boxes (BGR), one per zone of the demo layout, in its order.
 BOX_COLORS = ((60, 150, 230), (40, 70, 120), (90, 170, 90))
@@ -114,6 +117,21 @@ SHOPPERS: tuple[Shopper, ...] = (
 )
 
 
+def demo_shoppers(rounds: int = DEMO_ROUNDS) -> tuple[Shopper, ...]:
+    """The shoppers walking past the shelf ``rounds`` times, one :data:`CLIP_SECONDS` round after another.
+
+    >>> len(demo_shoppers(3)), demo_shoppers(3)[3].waypoints[0][0] - SHOPPERS[0].waypoints[0][0]
+    (9, 8.0)
+    """
+    return tuple(
+        replace(
+            shopper, waypoints=tuple((t + CLIP_SECONDS * round_, x, y, side) for t, x, y, side in shopper.waypoints)
+        )
+        for round_ in range(rounds)
+        for shopper in SHOPPERS
+    )
+
+
 def build_store_clip(
     path: Path, seconds: float = CLIP_SECONDS, fps: float = CLIP_FPS, shoppers: Sequence[Shopper] = SHOPPERS
 ) -> DemoClip:
@@ -132,7 +150,7 @@ def build_store_clip(
                 paste_head(frame, patch, mask, face_side, place)
         writer.write(frame)
     writer.release()
-    return DemoClip(path, fps, frames, CLIP_SIZE, shelf, tuple(shopper.name for shopper in shoppers))
+    return DemoClip(path, fps, frames, CLIP_SIZE, shelf, tuple(dict.fromkeys(shopper.name for shopper in shoppers)))
 
 
 def draw_shelf(width: int, height: int, shelf: Sequence[ShelfSection]) -> np.ndarray:

@@ -14,7 +14,7 @@ from pathlib import Path
 from storemood.config import load_store
 from storemood.database.event_table import EventTable
 from storemood.demo import DEMO_STORE
-from storemood.demo.clip import DemoClip, build_store_clip
+from storemood.demo.clip import CLIP_SECONDS, DEMO_ROUNDS, DemoClip, build_store_clip, demo_shoppers
 from storemood.errors import UserError
 from storemood.pipeline.frames import Sink
 from storemood.pipeline.loop import run_source
@@ -33,15 +33,19 @@ def format_summary(summary: RunSummary, clip: DemoClip) -> str:
     shelf = ", ".join(section.product for section in clip.shelf)
     header = (
         f"demo clip: {clip.frames} frames {clip.size[0]}x{clip.size[1]} at {clip.fps:g} fps, "
-        f"{len(clip.shoppers)} shoppers ({', '.join(clip.shoppers)}) passing a shelf of {shelf}"
+        f"{len(clip.shoppers)} shoppers ({', '.join(clip.shoppers)}) passing a shelf of {shelf}, "
+        f"every {CLIP_SECONDS:g} s"
     )
     return f"{header}\n{summary.describe()}"
 
 
 def run_demo(options: RunOptions | None = None, sinks: Sequence[Sink] = ()) -> tuple[RunSummary, DemoClip]:
-    """Build the clip in a temporary folder, run the pipeline on it, delete the clip."""
+    """Build the clip (:data:`DEMO_ROUNDS` rounds of the shoppers' walk) in a temporary folder, run the
+    pipeline on it, delete the clip."""
     with tempfile.TemporaryDirectory(prefix="storemood-demo-") as folder:
-        clip = build_store_clip(Path(folder) / "store.avi")
+        clip = build_store_clip(
+            Path(folder) / "store.avi", seconds=CLIP_SECONDS * DEMO_ROUNDS, shoppers=demo_shoppers(DEMO_ROUNDS)
+        )
         return run_demo_pipeline(clip, options, sinks), clip
 
 
