@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from storemood.api.app import create_app
+from storemood.api.settings import ApiSettings
 from storemood.cli import main
 from storemood.database.event_table import EventTable
 from synthetic_events import synthetic_events
@@ -80,7 +81,8 @@ def test_api_visits_pages_in_the_database_and_matches_the_export(db_url, capsys)
     main(["export", "--db", db_url, "--format", "jsonl"])
     exported = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     with EventTable(db_url) as table:
-        client = TestClient(create_app(table.engine))
+        closed = TestClient(create_app(table.engine)).get("/api/visits")
+        client = TestClient(create_app(table.engine, ApiSettings(raw_visits=True)))
         first = client.get("/api/visits", params={"limit": 100}).json()
         second = client.get("/api/visits", params={"limit": 100, "offset": 100}).json()
         as_csv = client.get("/api/visits", params={"limit": 5, "format": "csv"})
@@ -89,3 +91,4 @@ def test_api_visits_pages_in_the_database_and_matches_the_export(db_url, capsys)
     assert as_csv.headers["content-type"].startswith("text/csv")
     assert [row["id"] for row in csv.DictReader(io.StringIO(as_csv.text))] == [row["id"] for row in exported[:5]]
     assert refused.status_code == 422
+    assert closed.status_code == 403 and "--raw-visits" in closed.json()["detail"]  # off unless asked for

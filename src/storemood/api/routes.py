@@ -252,9 +252,15 @@ def dwell_distribution(
 
 
 @_get("/visits", models.VisitTableOut, "Visits, one row each, in time order (anonymous fields only)", tag="visits")
-def visits(bind: EngineParam, filters: FiltersParam, chosen: PageParam) -> dict | Response:
+def visits(request: Request, bind: EngineParam, filters: FiltersParam, chosen: PageParam) -> dict | Response:
     """Raw visits for BI tools and exports, paged in the database (``offset``, ``limit``); ``format=csv``
-    gives the same page as CSV. Rows come in the order visits started; ``sort`` is not offered here."""
+    gives the same page as CSV. Rows come in the order visits started; ``sort`` is not offered here.
+    Answers 403 unless the server was started with ``--raw-visits``: one visit is a group of one, below the
+    minimum group size every other endpoint respects."""
+    if not request.app.state.settings.raw_visits:
+        raise HTTPException(
+            status_code=403, detail="raw visits are off on this server; start it with `storemood serve --raw-visits`"
+        )
     if chosen.sort is not None:
         raise invalid("sort", "visits come in the order they started; sort is not offered here")
     rows = queries.list_visits(bind, filters, limit=chosen.limit, offset=chosen.offset)

@@ -36,6 +36,8 @@ class ApiSettings:
             ``since`` covers this many days back from ``until`` (or now).
         engagement_dwell_s: a visit this long or longer counts as engaged.
         figures: minimum sample, minimum group size (k) and shares method of every figure served.
+        raw_visits: serve ``/api/visits`` (one row per visit). Off unless asked for: every other endpoint
+            hides groups under ``figures``' minimum size, and a single visit is such a group.
     """
 
     token: str | None = None
@@ -43,6 +45,7 @@ class ApiSettings:
     max_range_days: float = DEFAULT_MAX_RANGE_DAYS
     engagement_dwell_s: float = ENGAGEMENT_DWELL_S
     figures: FigurePolicy = field(default_factory=FigurePolicy)
+    raw_visits: bool = False
 
 
 def is_loopback(host: str) -> bool:

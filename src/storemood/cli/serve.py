@@ -72,6 +72,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="PATH",
         help="store layout (store.yaml) whose settings apply, such as the engagement threshold",
     )
+    parser.add_argument(
+        "--raw-visits",
+        action="store_true",
+        help="also serve /api/visits: one row per visit, for your own BI tools. Off by default, because single "
+        "visits are below the minimum group size that every other figure respects",
+    )
     add_engaged_after(parser)
     add_figure_options(parser)
     parser.set_defaults(handler=_serve)
@@ -102,6 +108,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_range_days=args.max_range_days,
         engagement_dwell_s=engagement_threshold(args.engaged_after, [args.store] if args.store else []),
         figures=figure_policy(args, [args.store] if args.store else []),
+        raw_visits=args.raw_visits,
     )
     check_exposure(args.host, settings)
     _check_port(args.host, args.port)
