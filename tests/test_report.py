@@ -155,10 +155,18 @@ def _closed_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.mark.parametrize("output", ["table", "json"])
+def test_a_period_without_visits_is_no_error(capsys, db_url, output):
+    """A daily cron job must not fail on a quiet day: exit 0, saying so (JSON keeps its shape)."""
+    status = main(["report", "--db", db_url, "--since", "2020-01-01", "--until", "2020-01-02", "--format", output])
+    out, err = capsys.readouterr()
+    assert status == 0 and "no visit events match the given filters; nothing to report" in err
+    assert (json.loads(out) == {"by": "product", "rows": []}) if output == "json" else out == ""
+
+
 @pytest.mark.parametrize(
     ("argv", "reason"),
     [
-        (["report", "--db", "sqlite:///{tmp}/empty.db", "--format", "json"], "no visit events match"),
         (["report", "--db", "sqlite:///{tmp}/absent.db"], "no database at"),
         (["report", "--db", "postgresql+psycopg://postgres@127.0.0.1:{port}/test"], "cannot reach database"),
         (["report", "--db", "sqlite:///{tmp}/empty.db", "--since", "2026-11-02", "--until", "2026-11-01"], "--since"),

@@ -60,6 +60,10 @@ class Report:
     policy: FigurePolicy = field(default_factory=FigurePolicy)
 
 
+class NoVisits(UserError):
+    """No visit matches the filters: a quiet period, not a mistake (``storemood report`` exits 0)."""
+
+
 def build_report(
     bind: Bind,
     by: Dimension,
@@ -67,12 +71,12 @@ def build_report(
     engagement_dwell_s: float = ENGAGEMENT_DWELL_S,
     policy: FigurePolicy | None = None,
 ) -> Report:
-    """Aggregate the events; a UserError when none match (an empty report would only mislead)."""
+    """Aggregate the events; :class:`NoVisits` when none match (an empty table would only mislead)."""
     filters = filters or Filters()
     policy = policy or FigurePolicy()
     rows = queries.aggregate(bind, by, filters, engagement_dwell_s, policy)
     if not rows:
-        raise UserError(
+        raise NoVisits(
             "no visit events match" + (" the given filters" if filters != Filters() else " (empty database)")
         )
     return Report(by, rows, filters, engagement_dwell_s, policy)

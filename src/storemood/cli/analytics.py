@@ -7,6 +7,8 @@ are imported inside the handlers so that ``storemood --help`` stays instant.
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from pathlib import Path
 
 from storemood.analytics.rows import COMPARED, DIMENSIONS
@@ -179,7 +181,13 @@ def _report(args: argparse.Namespace) -> int:
         engine = store.engine
         layouts = [Path(value) for value in args.stores if is_layout_file(value)]
         threshold = engagement_threshold(args.engaged_after, layouts)
-        built = report.build_report(engine, args.by, _filters(args), threshold, figure_policy(args, layouts))
+        try:
+            built = report.build_report(engine, args.by, _filters(args), threshold, figure_policy(args, layouts))
+        except report.NoVisits as quiet:  # a quiet day is no error: a daily cron job must not fail on it
+            print(f"storemood report: {quiet}; nothing to report", file=sys.stderr)
+            if args.format == "json":
+                _emit(json.dumps({"by": args.by, "rows": []}), args.out)
+            return 0
         if args.format == "table" and args.out is None:
             from rich.console import Console
 
