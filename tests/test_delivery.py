@@ -34,7 +34,15 @@ def _sqlite(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'events.db'}"
 
 
-def test_a_signal_during_a_write_waits_until_the_visit_is_safe(tmp_path):
+@pytest.fixture
+def ctrl_c_raises() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt, as in a terminal, also where the test runner started with it ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_a_signal_during_a_write_waits_until_the_visit_is_safe(tmp_path, ctrl_c_raises):
     """Ctrl-C arriving while visits are being written is raised only after they are in the outbox."""
     visits = list(synthetic_events(5, seed=1))
     writer = EventWriter(_sqlite(tmp_path), outbox_path=tmp_path / "outbox.sqlite")

@@ -22,6 +22,7 @@ def signals_deferred() -> Iterator[None]:
     Only the main thread receives Python signal handlers; elsewhere this does nothing.
 
     >>> import os
+    >>> previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C raises KeyboardInterrupt
     >>> try:
     ...     with signals_deferred():
     ...         os.kill(os.getpid(), signal.SIGINT)
@@ -29,6 +30,7 @@ def signals_deferred() -> Iterator[None]:
     ... except KeyboardInterrupt:
     ...     print("interrupted after the block, finished =", finished)
     interrupted after the block, finished = True
+    >>> _ = signal.signal(signal.SIGINT, previous)
     """
     if threading.current_thread() is not threading.main_thread():
         yield

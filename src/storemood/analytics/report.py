@@ -9,7 +9,7 @@ format shows the same numbers. The HTML page embeds its PNG charts as base64 and
 >>> table = EventTable("sqlite://")                     # an in-memory database
 >>> build_report(table.engine, "product")
 Traceback (most recent call last):
-storemood.errors.UserError: no visit events match (empty database)
+storemood.analytics.report.NoVisits: no visit events match (empty database)
 >>> happy = {name: 1.0 if name == "happy" else 0.0 for name in FER7}
 >>> table.add([VisitEvent("s1", "cam1", "z1", "A1", "Acme", 1, datetime(2026, 12, 1, 10, 0, 0, tzinfo=UTC),
 ...                       datetime(2026, 12, 1, 10, 0, 5, tzinfo=UTC), frames=75, probabilities=happy,
