@@ -78,3 +78,12 @@ def real_images() -> Path:
 @pytest.fixture(scope="session")
 def real_videos() -> Path:
     return require(REAL / "videos")
+
+
+@pytest.fixture(autouse=True)
+def private_data_dir(tmp_path_factory, monkeypatch) -> Path:
+    """The default database and the outboxes of every test live in a folder of its own, never in the user's
+    data directory: a visit queued by one test must not be delivered by another, or by a later run."""
+    folder = tmp_path_factory.mktemp("data-home")
+    monkeypatch.setenv("XDG_DATA_HOME", str(folder))
+    return folder

@@ -289,3 +289,16 @@ def test_a_brand_longer_than_the_database_column_is_refused_when_the_layout_is_r
     store.write_text(text)
     with pytest.raises(UserError, match=r"line 9: cameras\[0\]\.zones\[0\]\.product\.brand: .*at most 200"):
         load_store(store)
+
+
+def test_the_run_summary_says_what_waits_in_the_outbox(tmp_path, real_videos, capsys):
+    from storemood.cli import main
+
+    store = tmp_path / "store.yaml"
+    store.write_text(WHOLE_FRAME_STORE.format(source=real_videos / "test.mp4", publish=""))
+    unreachable = f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/test"
+    assert main(["run", "--store", str(store), "--db", unreachable, "--quiet", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)["cameras"]["door"]
+    state = summary["delivery"]["database"]
+    assert summary["visits"] >= 1 and state["pending"] == summary["visits"] and state["delivered"] == 0
+    assert "cannot reach database" in state["last_error"]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 
 import pandas
 import pytest
@@ -92,3 +94,11 @@ def test_api_visits_pages_in_the_database_and_matches_the_export(db_url, capsys)
     assert [row["id"] for row in csv.DictReader(io.StringIO(as_csv.text))] == [row["id"] for row in exported[:5]]
     assert refused.status_code == 422
     assert closed.status_code == 403 and "--raw-visits" in closed.json()["detail"]  # off unless asked for
+
+
+def test_a_closed_pipe_ends_an_export_quietly(db_url):
+    """`storemood export | head -1`: the reader has what it wanted; no traceback, no error status."""
+    command = f"set -o pipefail; {sys.executable} -m storemood export --db {db_url} --format jsonl | head -1"
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stderr == ""
+    assert json.loads(done.stdout)["id"] == _in_start_order(EVENTS)[0]

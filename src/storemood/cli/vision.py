@@ -258,11 +258,29 @@ def run(args: argparse.Namespace) -> int:
     options = run_options(camera_analysis(args.store, args.camera), _flags(args))
     sinks = [*_view_sinks(args, options), *build_sinks(args.store, args.camera, args.db, _publish(args))]
     summary = run_source(args.source, options, sinks=sinks)
-    print(json.dumps(summary.to_dict()) if args.json else summary.describe())
+    print(json.dumps({**summary.to_dict(), **_visits_of(sinks)}) if args.json else _describe_run(summary, sinks))
     if summary.source_lost:  # a supervisor (systemd, Docker) should restart the run
         print(f"storemood run: error: lost {summary.source} and could not reconnect", file=sys.stderr)
         return EXIT_FAILURE
     return 0
+
+
+def _visits_of(sinks) -> dict:
+    """The visit sink's count and delivery state, for ``run --json`` (nothing without a store layout)."""
+    from storemood.pipeline.retail import VisitSink
+
+    visit_sinks = [sink for sink in sinks if isinstance(sink, VisitSink)]
+    return {"visits": visit_sinks[0].visits, "delivery": visit_sinks[0].delivery} if visit_sinks else {}
+
+
+def _describe_run(summary, sinks) -> str:
+    from storemood.pipeline.retail import describe_delivery
+
+    stored = _visits_of(sinks)
+    lines = [summary.describe()]
+    if stored:
+        lines.append(describe_delivery(stored["visits"], stored["delivery"]))
+    return "\n".join(lines)
 
 
 def _run_store(args: argparse.Namespace) -> int:
@@ -293,14 +311,16 @@ def _publish(args: argparse.Namespace):
 
 
 def _describe_cameras(cameras: dict[str, dict]) -> str:
+    from storemood.pipeline.retail import describe_delivery
+
     lines = []
     for camera, summary in cameras.items():
         if "error" in summary:
             lines.append(f"camera {camera}: failed: {summary['error']}")
         else:
             lines.append(
-                f"camera {camera}: {summary['frames']} frames, {summary['faces']} faces, "
-                f"{len(summary['tracks'])} tracks, {summary.get('visits', 0)} visits stored"
+                f"camera {camera}: {summary['frames']} frames, {summary['faces']} faces, {len(summary['tracks'])} "
+                f"tracks, {describe_delivery(summary.get('visits', 0), summary.get('delivery', {}))}"
             )
     return "\n".join(lines)
 

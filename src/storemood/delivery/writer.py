@@ -224,23 +224,23 @@ class EventWriter:
             for courier, outbox in zip(self.couriers, self._outboxes, strict=True)
         }
 
-    def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
-        """Deliver what can be delivered within ``timeout``; the rest waits in the outboxes for next time."""
+    def close(self, timeout: float = CLOSE_TIMEOUT_S) -> dict[str, dict[str, object]]:
+        """Deliver what can be delivered within ``timeout``; the rest waits in the outboxes for next time.
+
+        Returns :meth:`status` as it stands at the end (what the run summary reports)."""
         deadline = time.monotonic() + timeout
         for courier in self.couriers:
             courier.finish(max(0.0, deadline - time.monotonic()))
+        final = self.status()
         for courier, outbox in zip(self.couriers, self._outboxes, strict=True):
-            if len(outbox):
+            waiting, dead = final[courier.destination.name]["pending"], final[courier.destination.name]["dead_letters"]
+            if waiting:
                 log.warning(
-                    "%d visits wait in %s for %s; they go first next time",
-                    len(outbox),
-                    outbox.path,
-                    courier.destination,
+                    "%d visits wait in %s for %s; they go first next time", waiting, outbox.path, courier.destination
                 )
-            if outbox.dead_count():
-                log.warning(
-                    "%d visits refused by %s are kept in %s", outbox.dead_count(), courier.destination, outbox.path
-                )
+            if dead:
+                log.warning("%d visits refused by %s are kept in %s", dead, courier.destination, outbox.path)
             outbox.close()
         if not self.couriers:
             self.database.close()
+        return final

@@ -44,6 +44,7 @@ class VisitSink:
         self.builder = builder
         self.writer = writer
         self.visits = 0
+        self.delivery: dict[str, dict[str, object]] = {}  # per destination, once closed: delivered, pending, refused
 
     def on_frame(self, result: FrameResult) -> None:
         with signals_deferred():  # a visit leaves the builder and enters the outbox in one step
@@ -55,12 +56,31 @@ class VisitSink:
             with signals_deferred():
                 self._write(self.builder.flush())
         finally:
-            self.writer.close()
+            self.delivery = self.writer.close()
 
     def _write(self, visits: list) -> None:
         if visits:
             self.writer.write(visits)
             self.visits += len(visits)
+
+
+def describe_delivery(visits: int, delivery: dict[str, dict[str, object]]) -> str:
+    """One line for the run summary: visits stored, and per destination what still waits or was refused.
+
+    >>> describe_delivery(4, {"database": {"delivered": 3, "pending": 1, "dead_letters": 0, "last_error": "down"}})
+    '4 visits: database 3 delivered, 1 waiting in the outbox (down)'
+    """
+    parts = []
+    for name, state in delivery.items():
+        text = f"{name} {state['delivered']} delivered"
+        if state["pending"]:
+            text += f", {state['pending']} waiting in the outbox" + (
+                f" ({state['last_error']})" if state["last_error"] else ""
+            )
+        if state["dead_letters"]:
+            text += f", {state['dead_letters']} refused and kept aside"
+        parts.append(text)
+    return f"{visits} visits: " + "; ".join(parts)
 
 
 def pick_camera_id(layout: StoreLayout, camera: str | None) -> str:
@@ -213,7 +233,7 @@ def _camera_worker(
         sinks = build_sinks(store, camera_id, db_url, publish)
         options = run_options(layout.analysis(camera_id), flags)
         summary = run_source(layout.camera(camera_id).source, options, sinks=sinks)
-        results.put((camera_id, {**summary.to_dict(), "visits": sinks[0].visits}))
+        results.put((camera_id, {**summary.to_dict(), "visits": sinks[0].visits, "delivery": sinks[0].delivery}))
     except UserError as error:
         results.put((camera_id, {"error": str(error)}))
     except KeyboardInterrupt:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from storemood import defaults
 from storemood.errors import UserError
 from storemood.image_io import to_gray
 from storemood.model_metadata import METADATA_KEY, ModelInfo
@@ -78,7 +79,7 @@ class EmotionClassifier:
     """
 
     def __init__(
-        self, model: Path | None = None, threads: int = 1, mirror: bool = True, calibrated: bool = True
+        self, model: Path | None = None, threads: int = 1, mirror: bool = defaults.MIRROR, calibrated: bool = True
     ) -> None:
         self.path = Path(model) if model is not None else DEFAULT_MODEL
         self.session = load_session(self.path, threads)

