@@ -229,7 +229,7 @@ def test_run_flags_beat_the_layout_which_beats_the_defaults(real_videos):
     layout = ["--store", str(EXAMPLE_STORE), "--camera", "aisle-3"]
     assert _options_for(clip, *layout).min_face == 32 != RunOptions.min_face  # the camera's detect.min_face
     assert _options_for(clip, *layout).fps == 15
-    given = _options_for(clip, *layout, "--min-face", "60", "--classify-hz", "0", "--no-mirror", "--max-missed", "3")
-    assert (given.min_face, given.classify_hz, given.mirror, given.max_missed) == (60, 0.0, False, 3)
+    given = _options_for(clip, *layout, "--min-face", "60", "--classify-hz", "0", "--no-mirror", "--lost-s", "3")
+    assert (given.min_face, given.classify_hz, given.mirror, given.lost_s) == (60, 0.0, False, 3.0)
     assert given.score_threshold == RunOptions.score_threshold  # a flag left out keeps the layout's value
     assert _options_for(clip, "--quiet").progress is False

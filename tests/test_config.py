@@ -87,7 +87,7 @@ def test_unknown_camera_names_the_known_ones():
 
 STORE_LEVEL = {
     "detect": "detect:\n  detector: mtcnn\n  min_face: 24\n  score_threshold: 0.7\n",
-    "track": "track:\n  max_missed: 30\n  match_gate: 1.5\n",
+    "track": "track:\n  lost_s: 2.0\n  match_gate: 1.5\n  candidate_threshold: 0.3\n  min_track_s: 1.0\n",
     "classify": "classify:\n  hz: 1.0\n  mirror: false\n  model: custom.onnx\n",
 }
 #: One field of each block set on camera "aisle-3" (the other fields must keep the store's values).
@@ -130,7 +130,8 @@ def test_store_blocks_beat_the_defaults_and_models_resolve_beside_the_yaml(tmp_p
 
     options = run_options(load_store(_layout_with_blocks(tmp_path)).analysis("endcap-1"))
     defaults = RunOptions()
-    expected = {"detector": "mtcnn", "min_face": 24, "score_threshold": 0.7, "max_missed": 30, "match_gate": 1.5}
+    expected = {"detector": "mtcnn", "min_face": 24, "score_threshold": 0.7, "lost_s": 2.0, "match_gate": 1.5}
+    expected |= {"candidate_threshold": 0.3, "min_track_s": 1.0}
     expected |= {"classify_hz": 1.0, "mirror": False, "model": (tmp_path / "custom.onnx").resolve()}
     for name, value in expected.items():
         assert getattr(options, name) == value != getattr(defaults, name), name

@@ -79,6 +79,17 @@ def test_passers_by_and_short_visits_are_dropped():
     assert len(feed(EventBuilder("shop", CAMERA, min_dwell_s=0.5), short)) == 1
 
 
+def test_a_visit_continues_while_its_track_is_unseen_and_dwell_counts_the_gap():
+    """A shopper turned to the shelf for 2.5 s (track lost, not ended) is one visit; dwell spans the gap."""
+    rows = random_probabilities(np.random.default_rng(4), 50)
+    seen = [*range(10), *range(35, 50)]
+    frames = [frame(i, {5: (100.0, rows[i])}) for i in seen] + [frame(50, {}, ended=(5,))]
+    (event,) = feed(EventBuilder("shop", CAMERA, min_dwell_s=1.0), frames)
+    assert event.start == T0 + timedelta(seconds=(LEFT.inertia - 1) / FPS)
+    assert event.end == T0 + timedelta(seconds=49 / FPS)
+    assert event.frames == len(seen) - (LEFT.inertia - 1)  # frames counts what was seen, dwell what was stood
+
+
 def test_moving_to_another_zone_ends_one_visit_and_starts_the_next():
     rows = random_probabilities(np.random.default_rng(2), 60)
     frames = [frame(i, {3: (100.0 if i < 30 else 500.0, rows[i])}) for i in range(60)]

@@ -11,9 +11,11 @@ from storemood.vision.faces import Faces
 from storemood.vision.smoother import EmotionSmoother
 from storemood.vision.tracker import FaceTracker
 
+FPS = 15.0
 
-def frame_of(*boxes) -> Faces:
-    return Faces(boxes=np.array(boxes, np.float32).reshape(-1, 4), scores=np.ones(len(boxes), np.float32))
+
+def frame_of(*boxes, score: float = 1.0) -> Faces:
+    return Faces(boxes=np.array(boxes, np.float32).reshape(-1, 4), scores=np.full(len(boxes), score, np.float32))
 
 
 def readings(track_ids: list[int], rows, ended: tuple[int, ...] = ()) -> Faces:
@@ -42,7 +44,7 @@ def test_two_faces_crossing_keep_their_ids():
     for frame in range(40):
         left_walker, right_walker = walk(0, 12, 100, 60, frame), walk(468, -12, 110, 64, frame)
         order = [left_walker, right_walker] if frame % 2 else [right_walker, left_walker]  # detector order varies
-        faces = tracker.update(frame_of(*order))
+        faces = tracker.update(frame_of(*order), at(frame / FPS))
         by_x_start = dict(zip([b[0] for b in order], faces.track_ids.tolist(), strict=True))
         seen.append((by_x_start[left_walker[0]], by_x_start[right_walker[0]]))
         assert not faces.ended_tracks
@@ -50,22 +52,41 @@ def test_two_faces_crossing_keep_their_ids():
     assert seen[0][0] != seen[0][1]
 
 
-def test_brief_occlusion_keeps_the_id_and_long_absence_ends_the_track():
-    tracker = FaceTracker(max_missed=5)
-    ids = [tracker.update(frame_of(walk(0, 5, 50, 80, frame))).track_ids[0] for frame in range(10)]
-    for _ in range(4):  # hidden for 4 frames, fewer than max_missed
-        assert tracker.update(Faces.empty()).ended_tracks == ()
-    faces = tracker.update(frame_of(walk(0, 5, 50, 80, 15)))
-    assert faces.track_ids[0] == ids[0]
-    ended_at = [tracker.update(Faces.empty()).ended_tracks for _ in range(7)]
-    assert [ended for ended in ended_at if ended] == [(ids[0],)]
-    assert tracker.update(frame_of(walk(0, 5, 50, 80, 30))).track_ids[0] != ids[0]
+def test_a_face_turned_away_for_seconds_keeps_its_id_and_long_absence_ends_the_track():
+    """Lost time is counted in seconds: the same gap in frames is short at 5 fps and long at 30 fps."""
+    for fps in (5.0, 30.0):
+        tracker = FaceTracker(lost_s=3.0)
+        ids = [tracker.update(frame_of([200 + f, 50, 80, 80]), at(f / fps)).track_ids[0] for f in range(10)]
+        hidden = range(10, 10 + int(2.5 * fps))  # turned to the shelf for 2.5 s
+        assert all(tracker.update(Faces.empty(), at(f / fps)).ended_tracks == () for f in hidden)
+        back = hidden.stop
+        faces = tracker.update(frame_of([250, 60, 84, 84]), at(back / fps))  # a little aside, a little closer
+        assert faces.track_ids.tolist() == [ids[0]]
+        ended_at = [tracker.update(Faces.empty(), at((back + 1 + f) / fps)).ended_tracks for f in range(int(3.5 * fps))]
+        assert [ended for ended in ended_at if ended] == [(ids[0],)]
+
+
+def test_a_returning_face_of_another_size_or_place_starts_a_new_track():
+    tracker = FaceTracker()
+    first = tracker.update(frame_of([200, 50, 80, 80]), at(0.0)).track_ids[0]
+    assert tracker.update(frame_of([200, 50, 120, 120]), at(1.0)).track_ids[0] != first  # 1.5 times the size
+    far = FaceTracker()
+    first = far.update(frame_of([200, 50, 80, 80]), at(0.0)).track_ids[0]
+    assert far.update(frame_of([600, 50, 80, 80]), at(1.0)).track_ids[0] != first  # five face sizes away
+
+
+def test_weak_detections_continue_a_track_but_never_start_one():
+    """ByteTrack's second stage: a low score keeps a followed face; alone, it is dropped."""
+    tracker = FaceTracker(score_threshold=0.5)
+    first = tracker.update(frame_of([200, 50, 80, 80]), at(0.0)).track_ids.tolist()
+    weak = tracker.update(frame_of([203, 50, 80, 80], [500, 300, 80, 80], score=0.45), at(0.1))
+    assert weak.track_ids.tolist() == first and weak.boxes[0, 0] == 203
 
 
 def test_faces_entering_and_leaving_get_new_ids_and_close_ends_all():
     tracker = FaceTracker()
-    first = tracker.update(frame_of([10, 10, 50, 50])).track_ids.tolist()
-    both = tracker.update(frame_of([12, 10, 50, 50], [300, 200, 70, 70])).track_ids.tolist()
+    first = tracker.update(frame_of([10, 10, 50, 50]), at(0.0)).track_ids.tolist()
+    both = tracker.update(frame_of([12, 10, 50, 50], [300, 200, 70, 70]), at(0.1)).track_ids.tolist()
     assert both[0] == first[0] and both[1] not in first
     closed = tracker.close()
     assert len(closed) == 0 and sorted(closed.ended_tracks) == sorted(both)
@@ -109,7 +130,7 @@ def test_the_match_gate_decides_whether_a_jump_continues_a_track():
     starts a new one under a gate of 0.5 (store.yaml's track.match_gate)."""
 
     def ids(tracker: FaceTracker) -> list[int]:
-        return [int(tracker.update(frame_of([x, 10, 50, 50])).track_ids[0]) for x in (10.0, 40.0)]
+        return [int(tracker.update(frame_of([x, 10, 50, 50]), at(t)).track_ids[0]) for t, x in ((0, 10.0), (0.1, 40.0))]
 
     assert ids(FaceTracker()) == [1, 1]
     assert ids(FaceTracker(match_gate=0.5)) == [1, 2]

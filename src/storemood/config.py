@@ -129,16 +129,29 @@ class DetectSettings(_Strict):
 class TrackSettings(_Strict):
     """How a face is followed from frame to frame (``track:``)."""
 
-    max_missed: int = Field(
-        defaults.MAX_MISSED,
-        ge=0,
-        description="Analysed frames a face may go unseen (occlusion, a missed detection) before its track ends.",
+    lost_s: float = Field(
+        defaults.LOST_S,
+        gt=0,
+        description="Seconds a face may go unseen (turned to the shelf, hidden, a missed detection) before its "
+        "track ends; a face returning in time where its position and size fit continues its track and visit.",
     )
     match_gate: float = Field(
         defaults.MATCH_GATE,
         gt=0,
         description="Largest matching cost (centre distance in face sizes plus the log of the size change) at "
         "which a detection still continues a track; a farther face starts a new track.",
+    )
+    candidate_threshold: float = Field(
+        defaults.CANDIDATE_THRESHOLD,
+        ge=0,
+        le=1,
+        description="Detections scoring at least this but under detect.score_threshold may continue a track "
+        "seen on the previous frame, never start one.",
+    )
+    min_track_s: float = Field(
+        defaults.MIN_TRACK_S,
+        ge=0,
+        description="Tracks followed for less than this many seconds are not listed as shoppers in the run summary.",
     )
 
 

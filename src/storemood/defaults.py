@@ -21,10 +21,15 @@ DETECTOR_NAMES: tuple[str, ...] = get_args(DetectorName)
 DETECTOR: DetectorName = "blazeface"
 MIN_FACE = 40
 SCORE_THRESHOLD = 0.5
-#: store.yaml ``track``: analysed frames a face may go unseen before its track ends, and the largest
-#: matching cost (centre distance in face sizes plus the log of the size change) that continues a track.
-MAX_MISSED = 15
+#: store.yaml ``track``: seconds a face may go unseen (turned to the shelf, hidden) before its track ends
+#: (long enough for a head turn: the visits benchmark's turns last up to 4 s); the largest matching cost
+#: (centre distance in face sizes plus the log of the size change) that continues a track seen on the previous
+#: frame; the smallest detector score that may continue, never start, a track (ByteTrack's second stage); and
+#: how long a track must be followed to be listed as a shopper in the run summary.
+LOST_S = 5.0
 MATCH_GATE = 1.0
+CANDIDATE_THRESHOLD = 0.4
+MIN_TRACK_S = 0.5
 #: store.yaml ``classify``: re-readings per second of each tracked face, and test-time mirroring.
 CLASSIFY_HZ = 5.0
 MIRROR = True

@@ -28,7 +28,8 @@ OPTION_FLAGS = (
     "max_frames",
     "classify_hz",
     "half_life",
-    "max_missed",
+    "lost_s",
+    "min_track_s",
     "realtime",
     "start_time",
 )
@@ -166,11 +167,18 @@ def _register_run(subparsers: argparse._SubParsersAction) -> None:
         + _default(f"{RunOptions.half_life:g}"),
     )
     parser.add_argument(
-        "--max-missed",
-        type=int,
-        metavar="N",
-        help="analysed frames a face may go unseen before its track ends "
-        + _default(RunOptions.max_missed, "track.max_missed"),
+        "--lost-s",
+        type=float,
+        metavar="S",
+        help="seconds a face may go unseen (turned to the shelf, hidden) before its track ends "
+        + _default(f"{RunOptions.lost_s:g}", "track.lost_s"),
+    )
+    parser.add_argument(
+        "--min-track-s",
+        type=float,
+        metavar="S",
+        help="tracks followed for less than this many seconds are not listed as shoppers "
+        + _default(f"{RunOptions.min_track_s:g}", "track.min_track_s"),
     )
     parser.add_argument(
         "--realtime",

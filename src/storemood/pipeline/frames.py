@@ -29,7 +29,7 @@ class FrameResult:
         faces: what the stages made of the frame's faces: ``track_ids`` and smoothed ``probabilities``
             filled (rows in ``classes`` order; a row is NaN only for a track that has never been classified
             yet), ``classified`` (faces read by the classifier at this frame) and ``ended_tracks`` (tracks
-            that ended at this frame: not seen for ``max_missed`` frames, or still open when the source ended).
+            that ended at this frame: not seen for ``lost_s`` seconds, or still open when the source ended).
         classes: emotion names in the order of the probability columns.
         image: the BGR frame itself, for drawing only. Sinks must never store it: no pixels of a face are
             written anywhere unless the user asked for annotated output.

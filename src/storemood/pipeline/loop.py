@@ -50,9 +50,10 @@ class FramePipeline:
 
         classifier = EmotionClassifier(options.model, threads=options.threads, mirror=options.mirror)
         self.classes = classifier.classes
-        self.tracker = FaceTracker(max_missed=options.max_missed, match_gate=options.match_gate)
+        self.tracker = FaceTracker(options.lost_s, options.match_gate, score_threshold=options.score_threshold)
+        candidates = min(options.candidate_threshold, options.score_threshold)  # weaker ones only continue tracks
         self.stages: list[Stage] = [
-            create_detector(options.detector, options.min_face, options.score_threshold, options.threads),
+            create_detector(options.detector, options.min_face, candidates, options.threads),
             self.tracker,
             ScheduledClassifier(classifier, ClassificationSchedule(options.classify_hz)),
             EmotionSmoother(options.half_life),
@@ -211,7 +212,10 @@ class FrameLoop:
             interrupted=self.interrupted,
             source_lost=self.video.lost,
             classes=self.pipeline.classes,
-            tracks=sorted(counts.tracks.values(), key=lambda track: track.id),
+            tracks=sorted(
+                (track for track in counts.tracks.values() if track.seconds >= self.options.min_track_s),
+                key=lambda track: track.id,
+            ),
         )
 
     def _emit(self, result: FrameResult) -> FrameResult:

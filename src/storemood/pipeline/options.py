@@ -7,7 +7,7 @@ them in its help and ``storemood --help`` stays instant.
 How a camera's options come together (:func:`run_options`): these defaults, then the store's blocks in
 store.yaml, then the camera's own blocks, then the command-line flags that were given.
 
->>> run_options(None, {"min_face": 60, "max_missed": None}).min_face
+>>> run_options(None, {"min_face": 60, "lost_s": None}).min_face
 60
 """
 
@@ -34,14 +34,17 @@ class RunOptions:
         model: ONNX emotion model (the shipped one when None).
         detector: detector name, one of ``storemood.defaults.DETECTOR_NAMES``.
         min_face: smallest face side to report, pixels.
-        score_threshold: smallest detector score to report.
+        score_threshold: smallest detector score that starts a track.
         every: analyse every N-th frame of the source (the others are read and counted, not analysed).
         max_frames: stop after reading this many frames (None: until the source ends).
         classify_hz: how often per second each tracked face is re-classified (a new track is classified at
             once); 0 classifies every face on every analysed frame.
         half_life: smoothing half-life of the emotion probabilities, seconds.
-        max_missed: analysed frames a track may go unseen before it ends.
+        lost_s: seconds a track may go unseen (a head turned away, an occlusion) before it ends.
         match_gate: largest tracker matching cost at which a detection still continues a track.
+        candidate_threshold: smallest detector score that may continue a track seen on the previous frame
+            (ByteTrack's second association stage); it never starts one.
+        min_track_s: tracks followed for less than this many seconds are left out of the run summary.
         threads: ONNX Runtime / detector threads.
         mirror: average the classifier's output over the face and its mirror image (the shipped model's
             headline accuracy is measured so; twice the classifier work, a small share of a frame's).
@@ -60,8 +63,10 @@ class RunOptions:
     max_frames: int | None = None
     classify_hz: float = defaults.CLASSIFY_HZ
     half_life: float = 0.5
-    max_missed: int = defaults.MAX_MISSED
+    lost_s: float = defaults.LOST_S
     match_gate: float = defaults.MATCH_GATE
+    candidate_threshold: float = defaults.CANDIDATE_THRESHOLD
+    min_track_s: float = defaults.MIN_TRACK_S
     threads: int = 1
     mirror: bool = defaults.MIRROR
     realtime: bool | None = None
@@ -78,8 +83,10 @@ def layout_values(analysis: Analysis) -> dict[str, Any]:
         "detector": detect.detector,
         "min_face": detect.min_face,
         "score_threshold": detect.score_threshold,
-        "max_missed": track.max_missed,
+        "lost_s": track.lost_s,
         "match_gate": track.match_gate,
+        "candidate_threshold": track.candidate_threshold,
+        "min_track_s": track.min_track_s,
         "classify_hz": classify.hz,
         "mirror": classify.mirror,
         "model": classify.model,

@@ -6,6 +6,7 @@ The summary is for the terminal and the caller only: it is never stored (visits 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 
@@ -17,10 +18,18 @@ class TrackSummary:
     """What one track looked like over the run (for the summary, never stored)."""
 
     id: int
+    first: datetime
+    last: datetime | None = None
     frames: int = 0
     probability_sum: np.ndarray | None = None
 
-    def add(self, probabilities: np.ndarray) -> None:
+    @property
+    def seconds(self) -> float:
+        """Time from the first to the last frame the face was seen."""
+        return ((self.last or self.first) - self.first).total_seconds()
+
+    def add(self, timestamp: datetime, probabilities: np.ndarray) -> None:
+        self.last = timestamp
         self.frames += 1
         if not np.isnan(probabilities).any():
             self.probability_sum = probabilities + (0 if self.probability_sum is None else self.probability_sum)
@@ -35,7 +44,13 @@ class TrackSummary:
     def to_dict(self, classes: tuple[str, ...]) -> dict:
         probabilities = self.probabilities(classes)
         dominant = max(probabilities, key=probabilities.__getitem__) if probabilities else None
-        return {"id": self.id, "frames": self.frames, "dominant_emotion": dominant, "probabilities": probabilities}
+        return {
+            "id": self.id,
+            "frames": self.frames,
+            "seconds": round(self.seconds, 3),
+            "dominant_emotion": dominant,
+            "probabilities": probabilities,
+        }
 
 
 class SummarySink:
@@ -56,8 +71,11 @@ class SummarySink:
         self.classified_faces += int(result.faces.classified.sum())
         probabilities = result.faces.probabilities
         for row, track_id in enumerate(result.faces.track_ids.tolist()):
-            track = self.tracks.setdefault(track_id, TrackSummary(track_id))
-            track.add(probabilities[row] if probabilities is not None else np.full(len(self.classes), np.nan))
+            track = self.tracks.setdefault(track_id, TrackSummary(track_id, result.timestamp))
+            track.add(
+                result.timestamp,
+                probabilities[row] if probabilities is not None else np.full(len(self.classes), np.nan),
+            )
 
     def close(self) -> None:
         """Nothing to release."""
