@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sqlite3
 import subprocess
 import sys
@@ -61,12 +62,10 @@ class FaceRecorder:
     """Sink keeping every analysed frame's face boxes, detector scores and storemood track ids."""
 
     frames: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
-    fps: float = 0.0
 
     def on_frame(self, result: FrameResult) -> None:
-        if result.image is not None:  # the closing result repeats the last frame with no faces
-            faces = result.faces
-            self.frames[result.index] = (faces.boxes.copy(), faces.scores.copy(), faces.track_ids.copy())
+        faces = result.faces  # the first result of a frame: the closing one repeats the last frame with no faces
+        self.frames.setdefault(result.index, (faces.boxes.copy(), faces.scores.copy(), faces.track_ids.copy()))
 
     def close(self) -> None:
         """Nothing to release."""
@@ -160,7 +159,7 @@ class Tally:
     """Everything measured for one situation (or all), per tracker."""
 
     accumulators: dict[str, list] = field(default_factory=lambda: defaultdict(list))
-    tracks: Counter = field(default_factory=lambda: Counter())
+    tracks: Counter = field(default_factory=Counter)
     persons: int = 0
     rule: dict[str, VisitScore] = field(default_factory=lambda: defaultdict(VisitScore))
     cli: VisitScore = field(default_factory=VisitScore)
@@ -182,15 +181,21 @@ def measure_clip(video: Path, store: Path, truth: Truth, tallies: Sequence[Tally
 
 
 def percent(share: float) -> str:
-    return "–" if share != share else f"{100 * share:.0f}%"  # NaN: nothing to measure
+    """A share as a whole percentage; a dash where there was nothing to measure (NaN)."""
+    return "–" if math.isnan(share) else f"{100 * share:.0f}%"
+
+
+def dwell(score: VisitScore) -> str:
+    """Median dwell error, and the share of truth visits off by more than 10% (or not counted)."""
+    return f"{percent(score.median_dwell_error)} / {percent(score.dwell_off)}"
 
 
 def table(tallies: dict[str, Tally]) -> str:
     """One row per situation and tracker."""
     lines = [
         "| situation | clips | people | tracker | MOTA | IDF1 | ID sw. | frag. | tracks/person | visits truth "
-        "| visits counted (rule) | count error (rule) | dwell error (rule) | visits `report` | count error `report` "
-        "| exact clips `report` | dwell error `report` |",
+        "| visits (rule) | count error (rule) | dwell error median / >10% (rule) "
+        "| visits `report` | count error `report` | exact clips `report` | dwell error median / >10% `report` |",
         "|" + "---|" * 17,
     ]
     for situation, tally in tallies.items():
@@ -201,9 +206,9 @@ def table(tallies: dict[str, Tally]) -> str:
                 situation, str(rule.clips), str(tally.persons), name, f"{mot['mota']:.3f}", f"{mot['idf1']:.3f}",
                 f"{mot['num_switches']:.0f}", f"{mot['num_fragmentations']:.0f}",
                 f"{tally.tracks[name] / tally.persons:.2f}", str(sum(rule.truth.values())),
-                str(sum(rule.counted.values())), percent(rule.count_error), percent(rule.median_dwell_error),
+                str(sum(rule.counted.values())), percent(rule.count_error), dwell(rule),
                 str(sum(cli.counted.values())) if cli else "–", percent(cli.count_error) if cli else "–",
-                f"{cli.exact_clips}/{cli.clips}" if cli else "–", percent(cli.median_dwell_error) if cli else "–",
+                f"{cli.exact_clips}/{cli.clips}" if cli else "–", dwell(cli) if cli else "–",
             ]  # fmt: skip
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
