@@ -1,6 +1,12 @@
 """Visits that match reality: storemood's tracker against ByteTrack on labelled store clips and the real videos.
 
-Usage: ``python benchmarks/bench_visits.py [--seeds N] [--situation NAME ...] [--out DIR] [--no-real]``.
+Usage: ``python benchmarks/bench_visits.py [--seeds N] [--situation NAME ...] [--out DIR] [--no-real]
+[--bytetrack-python PY]``. Run with ``PYTHONPATH=src`` from a checkout (or with storemood installed).
+
+ByteTrack comes from ``supervision`` 0.27, the last release that ships it; it requires the GUI build of OpenCV,
+which conflicts with storemood's ``opencv-python-headless``, so it runs in a benchmark-only environment::
+
+    python -m venv .venv-bytetrack && .venv-bytetrack/bin/pip install supervision==0.27.0.post2
 
 For every seed and situation (see ``benchmarks/visits/scenes.py``) a labelled clip is generated, then in the same
 run:
@@ -247,6 +253,11 @@ def main() -> None:
         "--bytetrack-python", type=Path, default=BYTETRACK_PYTHON, help="python of the environment with supervision"
     )
     args = parser.parse_args()
+    if not args.bytetrack_python.exists():
+        parser.error(
+            f"{args.bytetrack_python} not found: python -m venv .venv-bytetrack && "
+            ".venv-bytetrack/bin/pip install supervision==0.27.0.post2 (or pass --bytetrack-python)"
+        )
     with tempfile.TemporaryDirectory(prefix="visits-bench-") as scratch:
         out = args.out or Path(scratch)
         tallies = {situation: Tally() for situation in args.situation}

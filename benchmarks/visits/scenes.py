@@ -147,15 +147,17 @@ def turn_away(rng: np.random.Generator, people: list[str]) -> list[Shopper]:
 
 
 def behind_sign(rng: np.random.Generator, people: list[str]) -> list[Shopper]:
-    """A shopper browsing along the right shelf passes behind a hanging sign; another passes it on the way out."""
+    """A shopper browsing along the right shelf stands behind a hanging sign for 1.5-2 s; another walks past it.
+
+    The sign covers the face centres from about 0.7 to 0.85 of the frame width: the first shopper browses into
+    it and waits there, the second walks in behind it from the right edge and stops beside it, in view.
+    """
     y, side = _heads(rng)
     first = Shopper.enter(1, people[0], 0.3, True, y, side).walk(LEFT_STOP).stay(rng.uniform(2, 3))
-    first.walk(0.64 * WIDTH).stay(rng.uniform(1.5, 2.5)).walk(0.84 * WIDTH, BROWSE_SPEED).stay(rng.uniform(2, 3))
-    shoppers = [first.leave(False)]
+    first.walk(0.64 * WIDTH).stay(rng.uniform(1.5, 2.5)).walk(0.8 * WIDTH, BROWSE_SPEED).stay(rng.uniform(1, 1.5))
     y, side = _heads(rng)
-    second = Shopper.enter(2, people[1], float(rng.uniform(6, 9)), False, y, side).walk(0.84 * WIDTH)
-    shoppers.append(second.stay(rng.uniform(2, 3)).leave(True))
-    return shoppers
+    second = Shopper.enter(2, people[1], float(rng.uniform(8, 10)), False, y, side).walk(0.63 * WIDTH)
+    return [first.leave(False), second.stay(rng.uniform(2, 3)).leave(True)]
 
 
 def behind_shopper(rng: np.random.Generator, people: list[str]) -> list[Shopper]:
