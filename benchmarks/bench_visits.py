@@ -37,19 +37,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from machine import machine_and_date
 from storemood.config import Zone
-from storemood.pipeline.frames import FrameResult
 from storemood.pipeline.loop import run_source
 from storemood.pipeline.options import RunOptions
 from visits.generate import CAMERA, generate_clip
 from visits.metrics import TrackedFrame, VisitScore, mot_accumulator, mot_summary, track_count
 from visits.scenes import HEIGHT, SITUATIONS, WIDTH
 from visits.truth import Truth, Visit, visits_from_observations, zone_at
+
+if TYPE_CHECKING:
+    from storemood.pipeline.frames import FrameResult
 
 REAL_VIDEOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" / "videos"
 #: People in each real video, counted by hand.

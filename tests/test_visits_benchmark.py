@@ -121,10 +121,26 @@ def storemood(*args: str) -> str:
 
 
 @pytest.mark.slow
-def test_storemood_counts_the_visits_of_a_simple_clip_exactly(tmp_path):
-    """Two shoppers, one stop each: ``report --by zone --format json`` must give the true visits per zone."""
-    clip = generate_clip("simple", 2, tmp_path / "clip", require(IMAGES))
-    assert clip.truth.persons == 2
+@pytest.mark.parametrize(
+    ("situation", "seed", "people"),
+    [
+        ("simple", 2, 2),  # two shoppers, one stop each
+        pytest.param(
+            "turn-away",
+            2,
+            2,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="storemood's tracker ends a track after 15 frames (1 s) unseen, so a shopper who turns away "
+                "comes back as a new track: counted 2 visits at each shelf for 1 (2026-12-04)",
+            ),
+        ),
+    ],
+)
+def test_storemood_counts_the_visits_of_a_generated_clip_exactly(tmp_path, situation, seed, people):
+    """``report --by zone --format json`` must give the true visits per zone."""
+    clip = generate_clip(situation, seed, tmp_path / "clip", require(IMAGES))
+    assert clip.truth.persons == people
     url = f"sqlite:///{tmp_path / 'visits.db'}"
     storemood("run", str(clip.video), "--store", str(clip.store), "--camera", CAMERA, "--db", url, "--quiet")
     report = json.loads(storemood("report", "--by", "zone", "--format", "json", "--db", url))
