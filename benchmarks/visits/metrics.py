@@ -3,7 +3,7 @@
 * MOT (``motmetrics``): a tracked box matches a truth face box when their IoU is at least 0.5. MOTA, IDF1,
   identity switches and fragmentations (a truth trajectory going from tracked to untracked and back).
 * Tracks per person: distinct track ids the tracker gave out, over the people in the clip.
-* Visits per zone: counted against the truth, summed as the absolute count error over all zones.
+* Visits per zone: counted against the truth; the count error sums |counted - truth| over every clip and zone.
 * Dwell error per visit: each truth visit is paired with the counted visit of the same zone that overlaps it
   longest in time (each counted visit used once); the error is ``|counted - truth| / truth`` dwell. A truth
   visit with no overlapping counted visit is missing from the counts and has no dwell error. Because most
@@ -102,21 +102,22 @@ class VisitScore:
     errors: list[float] = field(default_factory=list)
     clips: int = 0
     exact_clips: int = 0
+    miscounted: int = 0  # sum over clips and zones of |counted - truth|
 
     def add(self, truth: Truth, counted: Sequence[Visit]) -> None:
         truth_zones, counted_zones = Counter(v.zone for v in truth.visits), Counter(v.zone for v in counted)
         self.truth.update(truth_zones)
         self.counted.update(counted_zones)
+        self.miscounted += sum(abs(counted_zones[z] - truth_zones[z]) for z in set(truth_zones) | set(counted_zones))
         self.errors += dwell_errors(truth.visits, counted, truth.fps)
         self.clips += 1
         self.exact_clips += truth_zones == counted_zones
 
     @property
     def count_error(self) -> float:
-        """Sum over zones of |counted - truth| over the truth visits, as a share."""
-        zones = set(self.truth) | set(self.counted)
+        """|counted - truth| summed over clips and zones, over the truth visits: errors of two clips never cancel."""
         total = sum(self.truth.values())
-        return sum(abs(self.counted[z] - self.truth[z]) for z in zones) / total if total else math.nan
+        return self.miscounted / total if total else math.nan
 
     @property
     def median_dwell_error(self) -> float:
