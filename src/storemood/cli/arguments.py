@@ -24,11 +24,47 @@ def utc_time(text: str) -> datetime:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _number(text: str, kind: type, accept, rule: str):
+    """Parse ``text`` as ``kind`` and refuse NaN, infinity and values outside ``rule`` (argparse prints one line)."""
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")) or not accept(value):
+        raise argparse.ArgumentTypeError(f"{text!r} must be {rule}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """Argument type for durations and thresholds that may be zero: finite and >= 0."""
+    return _number(text, float, lambda value: value >= 0, "a finite number >= 0")
+
+
+def positive_float(text: str) -> float:
+    """Argument type for rates and spans where zero means nothing: finite and > 0."""
+    return _number(text, float, lambda value: value > 0, "a finite number > 0")
+
+
+def probability(text: str) -> float:
+    """Argument type for scores and thresholds on a 0..1 scale."""
+    return _number(text, float, lambda value: 0 <= value <= 1, "a number from 0 to 1")
+
+
+def non_negative_int(text: str) -> int:
+    """Argument type for counts that may be zero."""
+    return _number(text, int, lambda value: value >= 0, "a whole number >= 0")
+
+
+def positive_int(text: str) -> int:
+    """Argument type for counts and sizes that must be at least one."""
+    return _number(text, int, lambda value: value > 0, "a whole number > 0")
+
+
 def add_engaged_after(parser: argparse.ArgumentParser) -> None:
     """The engagement threshold option, shared by ``report`` and ``serve`` so both count visits alike."""
     parser.add_argument(
         "--engaged-after",
-        type=float,
+        type=non_negative_float,
         metavar="SECONDS",
         help="a visit this long or longer counts as engaged (default: settings.engagement_dwell_s of the "
         f"store.yaml given with --store, else {ENGAGEMENT_DWELL_S:g})",
@@ -46,8 +82,6 @@ def engagement_threshold(given: float | None, layouts: Iterable[Path]) -> float:
     Layouts that disagree need ``--engaged-after``: one report counts engagement one way.
     """
     if given is not None:
-        if given < 0:
-            raise UserError("--engaged-after must not be negative")
         return given
     from storemood.config import load_store
 
@@ -62,14 +96,14 @@ def add_figure_options(parser: argparse.ArgumentParser) -> None:
     """Minimum sample, minimum group size and shares method, shared by ``report``, ``compare`` and ``serve``."""
     parser.add_argument(
         "--min-visits",
-        type=int,
+        type=non_negative_int,
         metavar="N",
         help=f"groups with fewer visits are greyed as 'too few visits' and never ranked (default: "
         f"settings.min_visits of the store.yaml given with --store, else {MIN_VISITS})",
     )
     parser.add_argument(
         "--min-group",
-        type=int,
+        type=non_negative_int,
         metavar="K",
         help=f"groups with fewer visits show no figure at all (k-anonymity; default: "
         f"settings.min_group of the store.yaml given with --store, else {MIN_GROUP})",

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from storemood.cli.arguments import utc_time
+from storemood.cli.arguments import probability, utc_time
 from storemood.defaults import DETECTOR_NAMES
 from storemood.errors import EXIT_FAILURE, UserError
 from storemood.pipeline.options import RunOptions
@@ -73,7 +73,7 @@ def _add_model_options(parser: argparse.ArgumentParser, layout: bool) -> None:
     )
     parser.add_argument(
         "--score-threshold",
-        type=float,
+        type=probability,
         metavar="S",
         help="ignore detections with a lower detector score, 0..1 "
         + _default(RunOptions.score_threshold, key("detect.score_threshold")),
