@@ -64,10 +64,6 @@ def test_port_in_use_or_out_of_range_is_refused(capsys, database):
     assert "between 1 and 65535" in serve_fails(capsys, "--db", database, "--port", "70000")
 
 
-def test_nonpositive_range_limit_is_refused(capsys, database):
-    assert "--max-range-days" in serve_fails(capsys, "--db", database, "--max-range-days", "0")
-
-
 @pytest.mark.parametrize(
     ("host", "loopback"),
     [

@@ -16,6 +16,11 @@ BAD_VALUES = [
     ["detect", "--score-threshold", "1.5", "face.jpg"],
     ["detect", "--score-threshold", "-0.1", "face.jpg"],
     ["detect", "--score-threshold", "nan", "face.jpg"],
+    ["prune", "--older-than", "-5"],
+    ["prune", "--older-than", "nan"],
+    ["serve", "--max-range-days", "0"],
+    ["train", "--epochs", "0", "data"],
+    ["train", "--batch-size", "-8", "data"],
 ]
 
 

@@ -18,6 +18,7 @@ from storemood.cli.arguments import (
     engagement_threshold,
     figure_policy,
     is_layout_file,
+    positive_float,
     utc_time,
 )
 from storemood.errors import UserError
@@ -142,7 +143,7 @@ def _register_prune(subparsers: argparse._SubParsersAction) -> None:
         description="Delete visit events that ended more than N days ago. `storemood run` does this by itself "
         "when store.yaml sets settings.retention_days.",
     )
-    parser.add_argument("--older-than", type=float, required=True, metavar="DAYS", help="age limit in days")
+    parser.add_argument("--older-than", type=positive_float, required=True, metavar="DAYS", help="age limit in days")
     parser.add_argument("--db", metavar="URL", help="database URL (default: your SQLite file)")
     parser.set_defaults(handler=_prune)
 
@@ -314,8 +315,6 @@ def _write_parquet(chunks, out: Path) -> int:
 
 
 def _prune(args: argparse.Namespace) -> int:
-    if args.older_than <= 0:
-        raise UserError("--older-than must be a positive number of days")
     with _existing_store(args.db) as store:
         deleted = store.prune(args.older_than)
     print(f"deleted {deleted} events older than {args.older_than:g} days")

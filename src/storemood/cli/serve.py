@@ -13,7 +13,13 @@ import socket
 from pathlib import Path
 
 from storemood.api.settings import DEFAULT_MAX_RANGE_DAYS
-from storemood.cli.arguments import add_engaged_after, add_figure_options, engagement_threshold, figure_policy
+from storemood.cli.arguments import (
+    add_engaged_after,
+    add_figure_options,
+    engagement_threshold,
+    figure_policy,
+    positive_float,
+)
 from storemood.errors import UserError
 
 #: How much of one request the HTTP parser buffers; larger than the app's own limits, so that the app
@@ -60,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--max-range-days",
-        type=float,
+        type=positive_float,
         default=DEFAULT_MAX_RANGE_DAYS,
         metavar="DAYS",
         help="longest time range one request may cover; requests that give no `since` cover this many days "
@@ -100,8 +106,6 @@ def _check_port(host: str, port: int) -> None:
 def _serve(args: argparse.Namespace) -> int:
     from storemood.api.settings import ApiSettings, check_exposure, read_token
 
-    if args.max_range_days <= 0:
-        raise UserError("--max-range-days must be a positive number of days")
     settings = ApiSettings(
         token=read_token(args.token_file),
         cors_origins=tuple(args.cors_origin),

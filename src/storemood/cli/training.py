@@ -7,6 +7,8 @@ import json
 import time
 from pathlib import Path
 
+from storemood.cli.arguments import positive_int
+
 CHECKPOINT_SUFFIXES = frozenset({".pt", ".pth"})
 DATA_HELP = (
     "face data: a class-folder tree (<class>/<image>, optionally under train/ val/ test/), a FER2013-style "
@@ -99,8 +101,8 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
         "shipped model's, default), mood-resnet (one full-width network), seed-cnn (the notebooks' VGG-style CNN) "
         "or teacher-vgg (a large VGG-style network, a teacher for distillation)",
     )
-    parser.add_argument("--epochs", type=int, default=40, help="maximum epochs (default 40)")
-    parser.add_argument("--batch-size", type=int, default=128, help="images per step (default 128)")
+    parser.add_argument("--epochs", type=positive_int, default=40, help="maximum epochs (default 40)")
+    parser.add_argument("--batch-size", type=positive_int, default=128, help="images per step (default 128)")
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 2e-3)")
     parser.add_argument(
         "--optimizer",
