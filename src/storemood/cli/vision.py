@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from storemood.cli.arguments import probability, utc_time
+from storemood.cli.arguments import non_negative_float, positive_float, probability, utc_time
 from storemood.defaults import DETECTOR_NAMES
 from storemood.errors import EXIT_FAILURE, UserError
 from storemood.pipeline.options import RunOptions
@@ -168,14 +168,14 @@ def _register_run(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--lost-s",
-        type=float,
+        type=positive_float,
         metavar="S",
         help="seconds a face may go unseen (turned to the shelf, hidden) before its track ends "
         + _default(f"{RunOptions.lost_s:g}", "track.lost_s"),
     )
     parser.add_argument(
         "--min-track-s",
-        type=float,
+        type=non_negative_float,
         metavar="S",
         help="tracks followed for less than this many seconds are not listed as shoppers "
         + _default(f"{RunOptions.min_track_s:g}", "track.min_track_s"),
