@@ -95,7 +95,7 @@ def _migrated(engine: Engine) -> Engine:
         migrate(engine)
     except OperationalError as error:
         engine.dispose()
-        raise DatabaseUnavailable(f"cannot reach database {safe_url(engine.url)}: {_first_line(error)}") from None
+        raise DatabaseUnavailable(f"cannot reach database {safe_url(engine.url)}: {first_line(error)}") from None
     return engine
 
 
@@ -146,6 +146,7 @@ def safe_url(url: str | sa.URL) -> str:
         return "<malformed URL>"
 
 
-def _first_line(error: Exception) -> str:
+def first_line(error: BaseException) -> str:
+    """The driver's own first line of an error (never SQL text or parameters), for messages and logs."""
     text = str(getattr(error, "orig", None) or error).strip()
     return text.splitlines()[0] if text else type(error).__name__

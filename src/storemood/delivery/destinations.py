@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
-from storemood.database.engine import DatabaseUnavailable, create_db_engine, safe_url
+from storemood.database.engine import DatabaseUnavailable, create_db_engine, first_line, safe_url
 from storemood.database.event_table import EventTable
 from storemood.delivery.outbox import Row
 from storemood.errors import UserError
@@ -63,12 +63,6 @@ class Destination(Protocol):
     def send(self, rows: Sequence[Row]) -> None: ...
 
     def close(self) -> None: ...
-
-
-def first_line(error: BaseException) -> str:
-    """The driver's own first line (never SQL text or parameters), for logs and dead letters."""
-    text = str(getattr(error, "orig", None) or error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 class DatabaseDestination:
