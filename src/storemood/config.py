@@ -254,6 +254,31 @@ class Settings(_Strict):
     )
 
 
+class StillSettings(_Strict):
+    """Each camera's still (``still:``): the per-pixel median of frames kept over time, so it shows the shelf
+    and no shopper (people move, shelves do not); the dashboard draws the zones on it. Face regions the
+    detector found are left out of the median, and one frame alone is never written."""
+
+    enabled: bool = Field(
+        defaults.STILL_ENABLED, description="Write each camera's still to the database (`run --no-still`: off)."
+    )
+    sample_s: float = Field(
+        defaults.STILL_SAMPLE_S, gt=0, description="Seconds between two frames kept for the still (video time)."
+    )
+    frames: int = Field(
+        defaults.STILL_FRAMES,
+        ge=defaults.STILL_MIN_FRAMES,
+        le=100,
+        description=f"The newest this many kept frames make the still (at least {defaults.STILL_MIN_FRAMES}).",
+    )
+    every_s: float = Field(
+        defaults.STILL_EVERY_S,
+        gt=0,
+        description=f"Seconds between two writes of the still, and once more when a run ends; nothing is "
+        f"written before {defaults.STILL_MIN_FRAMES} frames are kept.",
+    )
+
+
 class Publish(_Strict):
     """Where else each stored visit goes, as it happens (see docs/integrations.md). The webhook's signing
     secret is read from the environment variable ``STOREMOOD_WEBHOOK_SECRET``, never from this file."""
@@ -286,6 +311,7 @@ class StoreLayout(_Strict):
     name: str = Field("", max_length=200, description="Human-readable store name.")
     publish: Publish = Field(default_factory=Publish, description="MQTT broker and webhook for every visit.")
     settings: Settings = Field(default_factory=Settings, description="Visit and retention settings.")
+    still: StillSettings = Field(default_factory=StillSettings, description="Each camera's still (shelf view).")
     detect: DetectSettings = Field(default_factory=DetectSettings, description="Face detection, every camera.")
     track: TrackSettings = Field(default_factory=TrackSettings, description="Face tracking, every camera.")
     classify: ClassifySettings = Field(

@@ -46,3 +46,21 @@ MIN_GROUP = 5
 SharesMethod = Literal["count", "calibrated", "adjusted"]
 SHARES_METHODS: tuple[str, ...] = get_args(SharesMethod)
 SHARES_METHOD: SharesMethod = "adjusted"
+
+#: store.yaml ``still``: each camera's still (the per-pixel median of frames kept over time, so it shows the
+#: shelf and no shopper): keep a frame every ``STILL_SAMPLE_S`` seconds, the newest ``STILL_FRAMES`` of them
+#: at most ``STILL_MAX_WIDTH`` px wide, and write their median every ``STILL_EVERY_S`` seconds and at the end
+#: of a run, never from fewer than ``STILL_MIN_FRAMES`` frames.
+STILL_ENABLED = True
+STILL_SAMPLE_S = 15.0
+STILL_FRAMES = 20
+STILL_EVERY_S = 300.0
+STILL_MIN_FRAMES = 5
+STILL_MAX_WIDTH = 640
+
+#: Seconds between two heartbeats of a running camera (frame rate, dropped frames, reconnects, faces).
+HEARTBEAT_S = 10.0
+#: A camera whose last heartbeat is older than this is "stale" (two heartbeats missed, and some slack) ...
+CAMERA_STALE_AFTER_S = 3 * HEARTBEAT_S
+#: ... and "down" once it is older than this.
+CAMERA_DOWN_AFTER_S = 300.0

@@ -33,8 +33,11 @@ from storemood.api.settings import ApiSettings
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-#: The dashboard loads scripts, styles and data from this server only.
-DASHBOARD_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'"
+#: The dashboard loads scripts, styles and data from this server only (a camera's still, fetched with the
+#: token, is shown from a blob: URL).
+DASHBOARD_CSP = (
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; frame-ancestors 'none'"
+)
 #: Swagger UI and ReDoc (served from this server too) start from an inline script; ReDoc runs a blob: worker.
 DOCS_CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "

@@ -7,7 +7,7 @@ grouping, so the row models allow extra fields.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -173,3 +173,51 @@ class MetaOut(BaseModel):
     max_series: int = Field(description="series the report's valence and dwell charts show at most")
     hourly_up_to_days: float = Field(description="data spanning at most this many days is charted per hour")
     engagement_dwell_s: float = Field(description="a visit this long or longer counts as engaged")
+
+
+class ZoneOutlineOut(BaseModel):
+    """A zone of a camera as store.yaml draws it, in coordinates relative to the frame (0..1)."""
+
+    zone: str
+    product: str = Field(description="the product's SKU")
+    product_name: str
+    brand: str
+    polygon: list[tuple[float, float]] = Field(description="[[x, y], ...], (0, 0) top left, (1, 1) bottom right")
+
+
+class CameraOut(BaseModel):
+    """One camera's latest heartbeat, its still and its zones."""
+
+    store: str
+    camera: str
+    status: Literal["live", "stale", "down"] = Field(
+        description="live: last heartbeat under `stale_after_s` ago; stale: under `down_after_s` ago; down: older"
+    )
+    heartbeat_at: str = Field(description="when the last heartbeat was written (UTC)")
+    running: bool = Field(description="false once the run ended (its last heartbeat)")
+    run_started_at: str
+    last_frame: str = Field(description="time of the last analysed frame (video time for a file)")
+    fps: float = Field(description="frames read per second over the last heartbeat interval")
+    analysed_fps: float = Field(description="frames analysed per second over the last heartbeat interval")
+    frames_read: int = Field(description="frames read since the run started")
+    dropped_frames: int = Field(description="frames a live source dropped to keep up, since the run started")
+    reconnects: int = Field(description="times the source was reopened after it dropped, since the run started")
+    faces_seen: int = Field(description="distinct tracked faces since the run started")
+    faces_seen_interval: int = Field(description="distinct tracked faces in the last heartbeat interval")
+    still_url: str | None = Field(description="the still's JPEG (this API, same token); null: no still yet")
+    still_taken_at: str | None = Field(description="time of the newest frame in the still")
+    width: int | None = Field(description="the still's width in pixels (null: no still)")
+    height: int | None = Field(description="the still's height in pixels (null: no still)")
+    frame_width: int = Field(description="the camera's frame size, pixels")
+    frame_height: int
+    zones: list[ZoneOutlineOut]
+
+
+class CamerasOut(ListingOut):
+    """Cameras with visits in the range (``rows``, as the other listings) and every camera's health
+    (``cameras``: all with a heartbeat, whatever the time range; the store and camera filters apply)."""
+
+    cameras: list[CameraOut]
+    heartbeat_s: float = Field(description="seconds between two heartbeats of a running camera")
+    stale_after_s: float = Field(description="a camera whose last heartbeat is older is stale")
+    down_after_s: float = Field(description="a camera whose last heartbeat is older is down")

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.engine import Engine
 
+from storemood import defaults
 from storemood.analytics import queries, significance
 from storemood.analytics.policy import FigurePolicy
 from storemood.analytics.queries import Filters
@@ -23,6 +24,7 @@ from storemood.analytics.report import HOURLY_UP_TO_DAYS, MAX_SERIES
 from storemood.analytics.rows import Compared, Dimension, csv_text
 from storemood.api import models
 from storemood.api.params import MAX_PAGE_SIZE, Page, event_filters, invalid, page, paginate
+from storemood.database.camera_table import CameraTable
 from storemood.emotions import EMOTION_COLORS, FER7
 from storemood.errors import UserError
 
@@ -133,12 +135,82 @@ def _listing(kind: str, lister: Callable[[Engine, Filters], list[queries.Listed]
 
 for _kind, _lister in (
     ("stores", queries.list_stores),
-    ("cameras", queries.list_cameras),
     ("zones", queries.list_zones),
     ("products", queries.list_products),
     ("brands", queries.list_brands),
 ):
     _listing(_kind, _lister)
+
+
+@_get("/cameras", models.CamerasOut, "List cameras, with their health, stills and zones", tag="cameras")
+def list_cameras(request: Request, bind: EngineParam, filters: FiltersParam, chosen: PageParam) -> dict | Response:
+    """`rows`: the cameras that have visits in the chosen range, with their visit counts (as the other
+    listings; `format=csv` downloads them). `cameras`: every camera that has sent a heartbeat (of the
+    `store` and `camera` filters, whatever the time range), each with its status, counters, still and zones."""
+    rows = [asdict(item) for item in queries.list_cameras(bind, filters)]
+    body = table(rows, chosen, LISTING_SORTS, "cameras")
+    if isinstance(body, Response):
+        return body
+    now = datetime.now(UTC)
+    health = CameraTable(bind).cameras(filters.stores, filters.cameras)
+    return {
+        **body,
+        "cameras": [_camera(request, row, now) for row in health],
+        "heartbeat_s": defaults.HEARTBEAT_S,
+        "stale_after_s": defaults.CAMERA_STALE_AFTER_S,
+        "down_after_s": defaults.CAMERA_DOWN_AFTER_S,
+    }
+
+
+def camera_status(heartbeat_at: datetime, now: datetime) -> str:
+    """live, stale or down, by the age of a camera's last heartbeat.
+
+    >>> from datetime import timedelta
+    >>> now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    >>> [camera_status(now - timedelta(seconds=s), now) for s in (5, 60, 3600)]
+    ['live', 'stale', 'down']
+    """
+    age = (now - heartbeat_at).total_seconds()
+    if age <= defaults.CAMERA_STALE_AFTER_S:
+        return "live"
+    return "stale" if age <= defaults.CAMERA_DOWN_AFTER_S else "down"
+
+
+def _camera(request: Request, row: dict, now: datetime) -> dict:
+    """One camera's entry of ``/api/cameras`` from its heartbeat row (and its still's metadata)."""
+    taken = row["still_taken_at"]
+    still_url = None
+    if taken is not None:  # the time in the URL makes a new still a new URL for caches
+        path = request.app.url_path_for("camera_still", store=row["store"], camera=row["camera"])
+        still_url = f"{path}?t={int(taken.timestamp())}"
+    times = ("heartbeat_at", "run_started_at", "last_frame")
+    return {
+        **{name: value for name, value in row.items() if not name.startswith("still_")},
+        **{name: row[name].isoformat() for name in times},
+        "status": camera_status(row["heartbeat_at"], now),
+        "still_url": still_url,
+        "still_taken_at": _iso(taken),
+        "width": row["still_width"],
+        "height": row["still_height"],
+    }
+
+
+@router.get(
+    "/cameras/{store}/{camera}/still.jpg",
+    tags=["cameras"],
+    summary="A camera's still: the median of frames kept over time, which shows no shopper",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}, "description": "the JPEG"}, 404: {"description": "no still"}},
+)
+def camera_still(
+    store: Annotated[str, Path(max_length=64)], camera: Annotated[str, Path(max_length=64)], bind: EngineParam
+) -> Response:
+    """The camera's latest still as written by `storemood run` (per-pixel median of frames taken over time,
+    face regions left out); 404 when it has none (`--no-still`, or too few frames kept yet)."""
+    still = CameraTable(bind).still(store, camera)
+    if still is None:
+        raise HTTPException(status_code=404, detail=f"no still of camera {camera!r} of store {store!r} yet")
+    return Response(still.jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, no-cache"})
 
 
 @_get("/aggregates/{by}", models.AggregateTableOut, "Reactions per product, brand, zone, camera, store, hour or day")

@@ -145,7 +145,17 @@ def _register_run(subparsers: argparse._SubParsersAction) -> None:
         "(store.yaml: publish.webhook)",
     )
     parser.add_argument(
-        "--output", type=Path, metavar="VIDEO", help="write an annotated copy (.mp4 or .avi) with boxes, ids, labels"
+        "--still",
+        action=argparse.BooleanOptionalAction,
+        help="with --store: write each camera's still (the per-pixel median of frames taken over minutes, "
+        "face regions left out) to the database for the dashboard; --no-still writes none "
+        "(default: still.enabled of the --store layout, else on)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        metavar="VIDEO",
+        help="write an annotated copy (.mp4 or .avi) with boxes, ids, labels, zones and products",
     )
     parser.add_argument("--show", action="store_true", help="show the annotated frames in a window (needs a display)")
     parser.add_argument(
@@ -257,14 +267,19 @@ def run(args: argparse.Namespace) -> int:
     """Handler of ``storemood run``."""
     if args.source is None:
         return _run_store(args)
-    if args.store is None and (args.camera or args.db or args.publish or args.webhook):
-        raise UserError("--camera, --db, --publish and --webhook need --store (the layout that maps faces to zones)")
+    if args.store is None and (args.camera or args.db or args.publish or args.webhook or args.still is not None):
+        raise UserError(
+            "--camera, --db, --publish, --webhook and --still need --store (the layout that maps faces to zones)"
+        )
     from storemood.pipeline.loop import run_source
     from storemood.pipeline.options import run_options
     from storemood.pipeline.retail import build_sinks, camera_analysis
 
     options = run_options(camera_analysis(args.store, args.camera), _flags(args))
-    sinks = [*_view_sinks(args, options), *build_sinks(args.store, args.camera, args.db, _publish(args))]
+    sinks = [
+        *_view_sinks(args, options),
+        *build_sinks(args.store, args.camera, args.db, _publish(args), still=args.still),
+    ]
     summary = run_source(args.source, options, sinks=sinks)
     print(json.dumps({**summary.to_dict(), **_visits_of(sinks)}) if args.json else _describe_run(summary, sinks))
     if summary.source_lost:  # a supervisor (systemd, Docker) should restart the run
@@ -299,7 +314,7 @@ def _run_store(args: argparse.Namespace) -> int:
         raise UserError("--camera, --output and --show need a SOURCE; without one every camera of the store runs")
     from storemood.pipeline.retail import run_store
 
-    cameras = run_store(args.store, args.db, _flags(args), _publish(args))
+    cameras = run_store(args.store, args.db, _flags(args), _publish(args), still=args.still)
     print(json.dumps({"cameras": cameras}) if args.json else _describe_cameras(cameras))
     return 0
 
@@ -334,14 +349,19 @@ def _describe_cameras(cameras: dict[str, dict]) -> str:
 
 
 def _view_sinks(args: argparse.Namespace, options: RunOptions) -> list:
-    """The annotated-output sinks the user asked for (none by default: no pixels are written)."""
+    """The annotated-output sinks the user asked for (none by default: no pixels are written), with the
+    camera's zones drawn when there is a ``--store`` layout."""
     from storemood.pipeline.annotate import AnnotatedVideoWriter, WindowSink
+    from storemood.pipeline.retail import camera_zones
 
+    if not (args.output or args.show):
+        return []
+    zones = camera_zones(args.store, args.camera)
     sinks: list = []
     if args.output:
-        sinks.append(AnnotatedVideoWriter(args.output, fps=_source_fps(args.source) / options.every))
+        sinks.append(AnnotatedVideoWriter(args.output, fps=_source_fps(args.source) / options.every, zones=zones))
     if args.show:
-        sinks.append(WindowSink())
+        sinks.append(WindowSink(zones))
     return sinks
 
 
@@ -359,11 +379,13 @@ def _source_fps(source: str) -> float:
 
 def demo(args: argparse.Namespace) -> int:
     """Handler of ``storemood demo``."""
+    from storemood.demo import DEMO_STORE
     from storemood.demo.clip import CLIP_FPS
     from storemood.demo.run import demo_report, demo_sinks, format_summary, run_demo
     from storemood.pipeline.annotate import AnnotatedVideoWriter
+    from storemood.pipeline.retail import camera_zones
 
-    sinks = [AnnotatedVideoWriter(args.output, fps=CLIP_FPS)] if args.output else []
+    sinks = [AnnotatedVideoWriter(args.output, CLIP_FPS, camera_zones(DEMO_STORE, None))] if args.output else []
     summary, clip = run_demo(RunOptions(model=args.model, progress=not args.json), sinks=[*sinks, *demo_sinks(args.db)])
     print(json.dumps(summary.to_dict()) if args.json else format_summary(summary, clip))
     if not args.json:

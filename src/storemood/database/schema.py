@@ -1,4 +1,5 @@
-"""The database tables: one row per visit event, plus the stores that wrote them.
+"""The database tables: one row per visit event, the stores that wrote them, and each camera's latest
+heartbeat and still.
 
 Times are stored in UTC. SQLite keeps datetimes as naive text, PostgreSQL as ``timestamptz``; the
 :class:`UTCDateTime` type makes both hand back timezone-aware UTC datetimes, so queries and reports
@@ -94,5 +95,47 @@ class StoreRow(Base):
     name: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="")
 
 
+class CameraHealthRow(Base):
+    """The latest heartbeat of one camera's run (replaced every few seconds) and the zones it sees.
+
+    Disposable: a lost heartbeat is replaced by the next one. Nothing in it can identify a person.
+    """
+
+    __tablename__ = "camera_health"
+
+    store: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    camera: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    run_started_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    running: Mapped[bool] = mapped_column(sa.Boolean, nullable=False)
+    last_frame: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    fps: Mapped[float] = mapped_column(sa.Float, nullable=False)
+    analysed_fps: Mapped[float] = mapped_column(sa.Float, nullable=False)
+    frames_read: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    dropped_frames: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    reconnects: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    faces_seen: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    faces_seen_interval: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    frame_width: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    frame_height: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    zones: Mapped[list] = mapped_column(sa.JSON, nullable=False)
+
+
+class CameraStillRow(Base):
+    """The latest still of one camera: a JPEG of the per-pixel median of frames kept over time."""
+
+    __tablename__ = "camera_stills"
+
+    store: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    camera: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    width: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    height: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    frames: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    jpeg: Mapped[bytes] = mapped_column(sa.LargeBinary, nullable=False)
+
+
 events = EventRow.__table__
 stores = StoreRow.__table__
+camera_health = CameraHealthRow.__table__
+camera_stills = CameraStillRow.__table__

@@ -19,7 +19,7 @@ from storemood.errors import UserError
 from storemood.pipeline.frames import Sink
 from storemood.pipeline.loop import run_source
 from storemood.pipeline.options import RunOptions
-from storemood.pipeline.retail import VisitSink, build_sinks
+from storemood.pipeline.retail import build_sinks
 from storemood.pipeline.summary import RunSummary
 
 
@@ -49,8 +49,9 @@ def run_demo(options: RunOptions | None = None, sinks: Sequence[Sink] = ()) -> t
         return run_demo_pipeline(clip, options, sinks), clip
 
 
-def demo_sinks(db_url: str | None) -> list[VisitSink]:
-    """Sinks for ``storemood demo``: the demo layout's visits, after deleting the previous demo's events.
+def demo_sinks(db_url: str | None) -> list[Sink]:
+    """Sinks for ``storemood demo``: the demo layout's visits (after deleting the previous demo's events), and
+    its camera's heartbeat and still, so the dashboard's camera panel has something to show.
 
     Only events of the demo store (id ``demo``) are deleted, never anyone else's.
     """

@@ -18,6 +18,15 @@ from storemood.vision.faces import Faces
 
 
 @dataclass(frozen=True)
+class SourceCounters:
+    """How the source has fared so far in this run (cumulative), for the camera's heartbeat."""
+
+    frames_read: int
+    dropped_frames: int
+    reconnects: int
+
+
+@dataclass(frozen=True)
 class FrameResult:
     """What the vision stages made of one analysed frame.
 
@@ -31,8 +40,10 @@ class FrameResult:
             yet), ``classified`` (faces read by the classifier at this frame) and ``ended_tracks`` (tracks
             that ended at this frame: not seen for ``lost_s`` seconds, or still open when the source ended).
         classes: emotion names in the order of the probability columns.
-        image: the BGR frame itself, for drawing only. Sinks must never store it: no pixels of a face are
-            written anywhere unless the user asked for annotated output.
+        image: the BGR frame itself, for drawing and for the camera's still (a median over many frames with
+            face regions left out). Sinks must never store it as it is: no pixels of a face are written
+            anywhere unless the user asked for annotated output.
+        source: the source's counters up to this frame (set by the frame loop).
     """
 
     index: int
@@ -41,6 +52,7 @@ class FrameResult:
     faces: Faces
     classes: tuple[str, ...]
     image: np.ndarray | None = None
+    source: SourceCounters | None = None
 
 
 class Sink(Protocol):

@@ -14,12 +14,13 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from storemood.pipeline.frames import FrameResult, Sink
+from storemood.pipeline.frames import FrameResult, Sink, SourceCounters
 from storemood.pipeline.options import RunOptions
 from storemood.pipeline.sources import Frame, VideoSource, describe
 from storemood.pipeline.summary import RunSummary, SummarySink
@@ -219,6 +220,8 @@ class FrameLoop:
         )
 
     def _emit(self, result: FrameResult) -> FrameResult:
+        video = self.video
+        result = replace(result, source=SourceCounters(self.frames_read, video.dropped_frames, video.reconnects))
         for sink in self.sinks:
             sink.on_frame(result)
         return result

@@ -19,15 +19,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from storemood.config import Analysis, Publish, StoreLayout, load_store
+from storemood.config import Analysis, Publish, StoreLayout, Zone, load_store
 from storemood.database.engine import DatabaseUnavailable, open_database
 from storemood.database.event_table import EventTable
 from storemood.delivery.destinations import WEBHOOK_SECRET_ENV, Destination, MqttDestination, WebhookDestination
+from storemood.delivery.latest import LatestWriter
 from storemood.delivery.outbox import default_outbox_path
 from storemood.delivery.writer import EventWriter
 from storemood.errors import UserError
 from storemood.interrupts import signals_deferred
-from storemood.pipeline.frames import FrameResult
+from storemood.pipeline.camera_state import CameraStateSink
+from storemood.pipeline.frames import FrameResult, Sink
 from storemood.pipeline.loop import Terminated, sigterm_as_interrupt
 from storemood.pipeline.options import run_options
 from storemood.pipeline.visit_builder import EventBuilder
@@ -101,6 +103,14 @@ def camera_analysis(store: Path | None, camera: str | None) -> Analysis | None:
     return layout.analysis(pick_camera_id(layout, camera))
 
 
+def camera_zones(store: Path | None, camera: str | None) -> list[Zone]:
+    """The zones store.yaml gives the camera, for drawing (none without a layout)."""
+    if store is None:
+        return []
+    layout = load_store(store)
+    return list(layout.camera(pick_camera_id(layout, camera)).zones)
+
+
 def open_writer(layout: StoreLayout, camera_id: str, db_url: str | None, publish: Publish | None = None) -> EventWriter:
     """A writer for one camera of the store, to the database and the layout's (or ``publish``'s) MQTT broker
     and webhook; once the database is reached, the store's name is recorded and its retention applied
@@ -128,25 +138,38 @@ def publishers_for(publish: Publish, client_id: str) -> list[Destination]:
 
 
 def build_sinks(
-    store: Path | None, camera: str | None, db_url: str | None, publish: Publish | None = None
-) -> list[VisitSink]:
-    """The sinks ``storemood run`` adds for ``--store/--camera/--db`` (none without a store layout);
-    ``publish`` replaces the layout's MQTT broker and webhook."""
+    store: Path | None,
+    camera: str | None,
+    db_url: str | None,
+    publish: Publish | None = None,
+    still: bool | None = None,
+) -> list[Sink]:
+    """The sinks ``storemood run`` adds for ``--store/--camera/--db`` (none without a store layout): the
+    camera's visits first, then its heartbeat and still. ``publish`` replaces the layout's MQTT broker and
+    webhook; ``still`` (``--still/--no-still``; None: as the layout says) turns the still on or off."""
     if store is None:
         return []
     layout = load_store(store)
     camera_id = pick_camera_id(layout, camera)
     builder = EventBuilder(layout.id, layout.camera(camera_id), min_dwell_s=layout.settings.min_dwell_s)
-    return [VisitSink(builder, open_writer(layout, camera_id, db_url, publish))]
+    still_settings = layout.still if (layout.still.enabled if still is None else still) else None
+    return [
+        VisitSink(builder, open_writer(layout, camera_id, db_url, publish)),
+        CameraStateSink(layout.id, layout.camera(camera_id), LatestWriter(db_url), still_settings),
+    ]
 
 
 def run_store(
-    store: Path, db_url: str | None, flags: Mapping[str, Any], publish: Publish | None = None
+    store: Path,
+    db_url: str | None,
+    flags: Mapping[str, Any],
+    publish: Publish | None = None,
+    still: bool | None = None,
 ) -> dict[str, dict]:
     """Run every camera of the store at once, one worker process each; returns each camera's summary.
 
     Each camera runs with its own settings from the layout, over which ``flags`` (RunOptions fields; None
-    for a flag not given) win.
+    for a flag not given) and ``still`` (as in :func:`build_sinks`) win.
 
     The database is created and migrated here first, so workers never race to upgrade it. Ctrl-C reaches
     every worker (same process group); SIGTERM to this process is passed on to them; either way each
@@ -160,7 +183,7 @@ def run_store(
     workers = [
         context.Process(
             target=_camera_worker,
-            args=(store, camera.id, db_url, flags, publish, results, os.getpid()),
+            args=(store, camera.id, db_url, flags, publish, still, results, os.getpid()),
             name=f"camera-{camera.id}",
         )
         for camera in layout.cameras
@@ -220,6 +243,7 @@ def _camera_worker(
     db_url: str | None,
     flags: Mapping[str, Any],
     publish: Publish | None,
+    still: bool | None,
     results,
     parent: int,
 ) -> None:
@@ -230,7 +254,7 @@ def _camera_worker(
 
     try:
         layout = load_store(store)
-        sinks = build_sinks(store, camera_id, db_url, publish)
+        sinks = build_sinks(store, camera_id, db_url, publish, still)
         options = run_options(layout.analysis(camera_id), flags)
         summary = run_source(layout.camera(camera_id).source, options, sinks=sinks)
         results.put((camera_id, {**summary.to_dict(), "visits": sinks[0].visits, "delivery": sinks[0].delivery}))
