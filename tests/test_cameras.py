@@ -276,4 +276,19 @@ def test_a_heartbeat_every_interval_of_the_wall_clock_and_a_last_one_at_the_end(
     assert (first["frames_read"], first["dropped_frames"], first["faces_seen_interval"]) == (15, 4, 1)
     assert (second["faces_seen"], second["faces_seen_interval"], second["frames_read"]) == (2, 1, 30)
     assert (last["frames_read"], last["faces_seen"], last["faces_seen_interval"]) == (36, 3, 1)
-    assert last["fps"] == pytest.approx(6 / 4) and last["zones"] == zone_outlines(load_store(DEMO_STORE).camera("shelf"))
+    assert last["fps"] == pytest.approx(6 / 4)
+    assert last["zones"] == zone_outlines(load_store(DEMO_STORE).camera("shelf"))
+
+
+def test_the_migration_creates_the_tables_the_schema_declares(tmp_path):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storemood.database.schema import Base
+
+    engine = open_database(f"sqlite:///{tmp_path / 'events.db'}")
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    camera_tables = ("camera_health", "camera_stills")
+    assert [d for d in differences if any(table in repr(d) for table in camera_tables)] == []

@@ -14,6 +14,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "storemood run clip.mp4 --output annotated.mp4    # watch what it sees",
         "storemood run rtsp://cam-3/stream --store store.yaml --camera aisle-3 --db sqlite:///events.db",
         "storemood run --store store.yaml --publish mqtt://127.0.0.1:1883/shop   # every camera, visits to MQTT",
+        "storemood run --store store.yaml --no-still   # heartbeats but no still of each camera's view",
     ),
     "demo": (
         "storemood demo                                   # then: storemood report, storemood serve",
