@@ -3,6 +3,7 @@ both, the API reports live/stale/down and serves the JPEG, and a database outage
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import cv2
@@ -157,12 +158,19 @@ def test_no_still_when_turned_off(tmp_path):
     table.engine.dispose()
 
 
-def test_an_unreachable_database_never_reaches_the_caller(tmp_path):
-    writer = LatestWriter(f"sqlite:///{tmp_path / 'missing-folder' / 'events.db'}", retry_s=0.05)
-    ran = []
-    writer.submit("heartbeat", ran.append)
-    writer.close(timeout=5)
-    assert ran == [] and writer.written == 0 and "does not exist" in writer.last_error
+def test_while_the_database_is_unreachable_the_newest_job_waits_and_nothing_reaches_the_caller(tmp_path):
+    folder = tmp_path / "not-yet"
+    writer = LatestWriter(f"sqlite:///{folder / 'events.db'}", retry_s=0.05)
+    ran: list[str] = []
+    writer.submit("heartbeat", lambda table: ran.append("first"))
+    deadline = time.monotonic() + 30
+    while writer.last_error is None and time.monotonic() < deadline:  # the writer has tried and failed
+        time.sleep(0.01)
+    assert "does not exist" in writer.last_error and ran == []
+    writer.submit("heartbeat", lambda table: ran.append("newest"))  # replaces the one still waiting
+    folder.mkdir()
+    writer.close(timeout=30)
+    assert ran == ["newest"] and writer.written == 1 and writer.last_error is None
 
 
 def heartbeat(store: str, camera: str, at: datetime) -> dict:

@@ -75,6 +75,19 @@ def test_detect_annotate_and_text_output(tmp_path, real_images, model, capsys):
     assert drawn.shape == original.shape and not np.array_equal(drawn, original)
 
 
+def test_detect_annotate_draws_the_cameras_zones_and_products(tmp_path, real_images, model):
+    from storemood.demo import DEMO_STORE
+    from storemood.pipeline.annotate import ZONE_COLOR
+
+    out, photo = tmp_path / "zones.png", str(real_images / "single_face.jpg")
+    assert main(["detect", photo, "--model", model, "--annotate", str(out), "--store", str(DEMO_STORE)]) == 0
+    drawn, original = cv2.imread(str(out)), cv2.imread(photo)
+    border = round(0.3328 * (drawn.shape[1] - 1))  # between the demo's cereal and coffee zones
+    band = slice(border - 3, border + 4)
+    white = np.all(drawn[:, band] > 225, axis=2).any(axis=1) & ~np.all(original[:, band] > 225, axis=2).any(axis=1)
+    assert white.mean() > 0.5 and ZONE_COLOR == (255, 255, 255)
+
+
 def test_detect_with_mtcnn_on_a_face_free_photo(real_images, model, capsys):
     path = str(real_images / "noface_landscape_1.jpg")
     assert main(["detect", path, "--model", model, "--detector", "mtcnn", "--json"]) == 0
@@ -105,6 +118,8 @@ def test_run_json_shape(real_videos, model):
         ["run", "tests/conftest.py", "--output", "annotated.txt"],
         ["run", "tests/conftest.py", "--show"],  # no display here, or no GUI in opencv-python-headless
         ["run", "tests/conftest.py", "--db", "sqlite:///x.db"],
+        ["run", "tests/conftest.py", "--no-still"],
+        ["detect", "tests/conftest.py", "--camera", "shelf"],
     ],
 )
 def test_bad_input_is_one_line_and_status_2(args):

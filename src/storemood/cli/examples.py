@@ -8,13 +8,12 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "detect": (
         "storemood detect shelf.jpg                       # faces and emotions, one line each",
         "storemood detect photos/*.jpg --json > faces.json",
-        "storemood detect shelf.jpg --annotate shelf-annotated.png",
+        "storemood detect shelf.jpg --annotate shelf-annotated.png --store store.yaml --camera aisle-3",
     ),
     "run": (
         "storemood run clip.mp4 --output annotated.mp4    # watch what it sees",
         "storemood run rtsp://cam-3/stream --store store.yaml --camera aisle-3 --db sqlite:///events.db",
         "storemood run --store store.yaml --publish mqtt://127.0.0.1:1883/shop   # every camera, visits to MQTT",
-        "storemood run --store store.yaml --no-still   # heartbeats but no still of each camera's view",
     ),
     "demo": (
         "storemood demo                                   # then: storemood report, storemood serve",

@@ -106,6 +106,14 @@ def _register_detect(subparsers: argparse._SubParsersAction) -> None:
         help="also write each image with boxes and labels drawn: OUT is the file for a single image "
         "(e.g. out.png), otherwise a folder that gets <name>.annotated.png per image",
     )
+    parser.add_argument(
+        "--store",
+        type=Path,
+        metavar="PATH",
+        help="store layout (store.yaml): analyse as its camera does, and with --annotate draw the camera's "
+        "zones and products",
+    )
+    parser.add_argument("--camera", metavar="ID", help="which camera of --store took the images")
     parser.set_defaults(handler=detect)
 
 
@@ -237,17 +245,20 @@ def detect(args: argparse.Namespace) -> int:
     """Handler of ``storemood detect``."""
     from storemood.pipeline.annotate import write_annotated_images
     from storemood.pipeline.options import run_options
+    from storemood.pipeline.retail import camera_analysis, camera_zones
     from storemood.vision.classifier import EmotionClassifier
     from storemood.vision.detectors import create_detector
     from storemood.vision.stills import analyse_image, check_images_exist
 
-    options = run_options(None, _flags(args))
+    if args.store is None and args.camera:
+        raise UserError("--camera needs --store (the layout the camera belongs to)")
+    options = run_options(camera_analysis(args.store, args.camera), _flags(args))
     check_images_exist(args.images)
     classifier = EmotionClassifier(options.model, threads=options.threads, mirror=options.mirror)
     detector = create_detector(options.detector, options.min_face, options.score_threshold, options.threads)
     results = [analyse_image(path, detector, classifier) for path in args.images]
     if args.annotate:
-        write_annotated_images(results, args.annotate)
+        write_annotated_images(results, args.annotate, camera_zones(args.store, args.camera))
     if args.json:
         print(json.dumps([result.to_dict() for result in results]))
     else:

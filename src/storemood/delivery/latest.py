@@ -59,12 +59,15 @@ class LatestWriter:
                 closing = self._closing.is_set()
                 with self._lock:
                     jobs, self._pending = self._pending, {}
-                if not jobs and not closing:
+                if not jobs:
+                    if closing:
+                        return
                     continue
                 try:
                     table = table or CameraTable(open_database(self.url))
-                    for kind in list(jobs):
-                        jobs.pop(kind)(table)
+                    for kind, job in list(jobs.items()):
+                        job(table)
+                        del jobs[kind]  # only once written: a failed job waits for the next try
                         self.written += 1
                     self.last_error = None
                 except (UserError, SQLAlchemyError) as error:  # down, unreachable, locked

@@ -174,8 +174,9 @@ def draw_legend(canvas: np.ndarray, classes: Sequence[str], style: Style) -> Non
         cv2.putText(canvas, name, origin, FONT, style.font_scale, color, style.text_line, cv2.LINE_AA)
 
 
-def write_annotated_images(results: Sequence[ImageFaces], out: Path) -> list[Path]:
-    """Write each analysed image with its faces drawn: to ``out`` for one image, else into folder ``out``."""
+def write_annotated_images(results: Sequence[ImageFaces], out: Path, zones: Sequence[Zone] = ()) -> list[Path]:
+    """Write each analysed image with its faces (and ``zones``) drawn: to ``out`` for one image, else into
+    folder ``out``."""
     out = Path(out)
     if len(results) == 1 and out.suffix:
         targets = [out]
@@ -185,7 +186,7 @@ def write_annotated_images(results: Sequence[ImageFaces], out: Path) -> list[Pat
     for result, target in zip(results, targets, strict=True):
         if not target.parent.is_dir():
             raise UserError(f"folder {target.parent} for --annotate does not exist")
-        if not cv2.imwrite(str(target), draw_faces(result.image, result.faces, result.classes)):
+        if not cv2.imwrite(str(target), draw_faces(result.image, result.faces, result.classes, zones)):
             raise UserError(f"cannot write {target} (unknown image type?)")
     return targets
 
