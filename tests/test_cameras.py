@@ -29,6 +29,7 @@ from storemood.pipeline.retail import build_sinks
 from storemood.pipeline.sources import VideoSource
 from storemood.pipeline.still import StillSampler, encode_still, median_still
 from storemood.vision.faces import Faces
+from test_database import pg_url  # noqa: F401  (a fixture)
 from vision_fixtures import linear_model
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -208,6 +209,23 @@ def cameras_db(tmp_path):
     still = encode_still(frames, [np.zeros(SIZE, bool)] * len(frames), taken_at=now - timedelta(seconds=30))
     table.put_still("shop-1", "live", still)
     yield engine, still
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_heartbeat_and_still_replace_their_row_on_postgresql(pg_url):  # noqa: F811
+    engine = open_database(pg_url)
+    table, now = CameraTable(engine), datetime.now(UTC)
+    for age in (60, 5):
+        table.put_heartbeat(heartbeat("shop-1", "aisle", now - timedelta(seconds=age)))
+    frames = [textured_background(seed) for seed in range(STILL_MIN_FRAMES)]
+    for taken in (now - timedelta(seconds=90), now):
+        table.put_still("shop-1", "aisle", encode_still(frames, [np.zeros(SIZE, bool)] * len(frames), taken))
+    (camera,) = table.cameras()
+    assert camera["heartbeat_at"] == now - timedelta(seconds=5) and camera["still_taken_at"] == now
+    assert camera["zones"] == zone_outlines(load_store(DEMO_STORE).camera("shelf"))
+    still = table.still("shop-1", "aisle")
+    assert still.taken_at == now and cv2.imdecode(np.frombuffer(still.jpeg, np.uint8), 1).shape[:2] == SIZE
     engine.dispose()
 
 
