@@ -243,3 +243,13 @@ def test_plots_and_annotations_draw_with_the_one_palette():
 
     assert plots.EMOTION_COLORS is EMOTION_COLORS
     assert set(annotate.EMOTION_BGR) == set(EMOTION_COLORS)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata"])
+def test_postgresql_week_hours_match_sqlite(sqlite_store, pg_store, zone):
+    on_sqlite = queries.week_hours(sqlite_store.engine, Filters(timezone=zone))
+    on_postgres = queries.week_hours(pg_store.engine, Filters(timezone=zone))
+    assert [(c.weekday, c.hour, c.visits) for c in on_postgres] == [(c.weekday, c.hour, c.visits) for c in on_sqlite]
+    assert [c.valence for c in on_postgres] == pytest.approx([c.valence for c in on_sqlite])
+    assert sum(cell.visits for cell in on_sqlite) == len(EVENTS)

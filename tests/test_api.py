@@ -311,3 +311,39 @@ def test_meta_serves_the_one_palette_and_the_limits_without_a_token(store):
     assert all(
         f"#{red:02x}{green:02x}{blue:02x}" == body["colors"][name] for name, (blue, green, red) in EMOTION_BGR.items()
     )
+
+
+@pytest.mark.parametrize("tz", ["UTC", "America/New_York"])
+def test_heatmap_counts_each_visit_in_its_local_weekday_and_hour(client, tz):
+    body = get(client, "/api/heatmap", tz=tz)
+    zone = ZoneInfo(tz)
+    local = [event.start.astimezone(zone) for event in EVENTS]
+    # Python's weekday() is 0 = Monday; the API's is 0 = Sunday, as strftime's %w.
+    expected = Counter(((moment.weekday() + 1) % 7, moment.hour) for moment in local)
+    assert {(cell["weekday"], cell["hour"]): cell["visits"] for cell in body["cells"]} == expected
+    assert body["timezone"] == tz and body["min_group"] >= 1
+    for cell in body["cells"]:
+        assert (cell["valence"] is None) == (cell["visits"] < body["min_group"])
+
+
+def test_heatmap_valence_is_the_valence_of_that_hours_visits(client):
+    cells = get(client, "/api/heatmap", store="store-a")["cells"]
+    busiest = max(cells, key=lambda cell: cell["visits"])
+    moments = [
+        event
+        for event in EVENTS
+        if event.store == "store-a"
+        and event.start.hour == busiest["hour"]
+        and event.start.strftime("%w") == str(busiest["weekday"])
+    ]
+    assert len(moments) == busiest["visits"]
+    start = min(event.start for event in moments)
+    hour = start.replace(minute=0, second=0, microsecond=0)
+    # One week-hour of a three-day range is one clock hour: the hourly aggregate of that hour must agree.
+    row = next(
+        r
+        for r in get(client, "/api/aggregates/hour", store="store-a")["rows"]
+        if r["hour"] == hour.strftime("%Y-%m-%dT%H:00Z")
+    )
+    assert row["visits"] == busiest["visits"]
+    assert busiest["valence"] == pytest.approx(row["valence"])

@@ -204,6 +204,9 @@ def _bucket_sqlite(element: _TimeBucket, compiler, **kw) -> str:
 def _bucket_postgresql(element: _TimeBucket, compiler, **kw) -> str:
     column = compiler.process(element.column, **kw)
     zone = compiler.process(sa.literal(element.timezone), **kw)
+    if element.unit == "weekday_hour":  # to_char's day of week starts at 1; %w (SQLite, Python) at 0
+        local = f"({column} AT TIME ZONE {zone})"
+        return f"(extract(dow from {local})::int || ' ' || to_char({local}, 'HH24'))"
     suffix = '"Z"' if element.unit == "hour" and element.timezone == "UTC" else ""
     return f"to_char({column} AT TIME ZONE {zone}, '{_POSTGRES_FORMATS[element.unit]}{suffix}')"
 
@@ -257,10 +260,14 @@ def _median_bound_postgresql(element: _MedianBound, compiler, **kw) -> str:
     return f"(array_agg({column} ORDER BY {column}))[({rank})::int]"
 
 
+#: Groupings read from the visit's start in the filters' time zone.
+_TIME_BUCKETS = ("hour", "day", "weekday_hour")
+
+
 def _dimension(name: str, timezone: str = "UTC") -> ColumnElement:
-    if name not in DIMENSIONS:
+    if name not in (*DIMENSIONS, *_TIME_BUCKETS):
         raise UserError(f"cannot group by {name!r}; choose one of {', '.join(DIMENSIONS)}")
-    column = _TimeBucket(events.c.start, name, timezone) if name in ("hour", "day") else events.c[name]
+    column = _TimeBucket(events.c.start, name, timezone) if name in _TIME_BUCKETS else events.c[name]
     return column.label(_key(name))
 
 
@@ -419,6 +426,31 @@ def valence_over_time(
             ValencePoint(row._mapping[_key(bucket)], figures.key, figures.visits, figures.valence, figures.valence_ci95)
         )
     return points
+
+
+@dataclass(frozen=True)
+class WeekHour:
+    """Visits and valence of one hour of the week (local time), over every week in the filtered range."""
+
+    weekday: int  # 0 = Sunday ... 6 = Saturday
+    hour: int  # 0..23
+    visits: int
+    valence: float | None  # None: fewer visits than the minimum group size
+    valence_ci95: Interval | None = None
+
+
+def week_hours(bind: Bind, filters: Filters | None = None, policy: FigurePolicy | None = None) -> list[WeekHour]:
+    """Visits and valence per weekday and hour of the day in ``filters.timezone``, one grouped query; only
+    hours that have visits, sorted by weekday then hour. An hour under ``policy.min_group`` visits has no
+    valence, as every other group."""
+    rows = _grouped_figures(bind, ["weekday_hour"], filters, ENGAGEMENT_DWELL_S)
+    cells = []
+    for row in rows:
+        key = row._mapping[_key("weekday_hour")]
+        figures = _to_row(row, key, policy or FigurePolicy())
+        weekday, hour = (int(part) for part in key.split())
+        cells.append(WeekHour(weekday, hour, figures.visits, figures.valence, figures.valence_ci95))
+    return cells
 
 
 def dwell_distribution(

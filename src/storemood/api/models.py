@@ -156,6 +156,23 @@ class DwellOut(TableOut):
     edges: list[float] = Field(description="bin edges in seconds; the last bin is open-ended")
 
 
+class WeekHourOut(BaseModel):
+    """One hour of the week in the requested time zone, over every week of the range."""
+
+    weekday: int = Field(ge=0, le=6, description="0 = Sunday, 1 = Monday, ... 6 = Saturday")
+    hour: int = Field(ge=0, le=23, description="hour of the day, local time")
+    visits: int
+    valence: float | None = Field(description="null below the minimum group size")
+    valence_ci95: Interval | None
+
+
+class HeatmapOut(_Policy):
+    """Visits and valence per weekday and hour; hours without visits are left out."""
+
+    cells: list[WeekHourOut]
+    timezone: str = Field(description="the time zone the hours are read in (`tz`)")
+
+
 class StatusOut(BaseModel):
     """What a live page polls: both numbers change whenever events are added or pruned."""
 

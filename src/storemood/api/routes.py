@@ -299,6 +299,20 @@ def valence_over_time(
     return table(rows, chosen, ("time", series, "visits", "valence"), f"valence-{bucket}-{series}")
 
 
+@router.get(
+    "/heatmap",
+    tags=["analytics"],
+    response_model=models.HeatmapOut,
+    summary="Visits and valence per weekday and hour of the day",
+)
+def heatmap(bind: EngineParam, filters: FiltersParam, policy: PolicyParam) -> dict:
+    """When shoppers come and how they react: one cell per weekday and hour of the day (in `tz`) that has
+    visits, over every week in the range; a cell of fewer visits than the minimum group size has
+    `valence: null`."""
+    cells = [asdict(cell) for cell in queries.week_hours(bind, filters, policy)]
+    return {"cells": cells, "timezone": filters.timezone, **_policy_fields(policy)}
+
+
 def _bin_labels(edges: tuple[float, ...]) -> list[str]:
     uppers = [f"{upper:g}" for upper in edges[1:]]
     return [f"{lower:g}-{upper}s" for lower, upper in zip(edges, uppers, strict=False)] + [f"{edges[-1]:g}s+"]

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from storemood.errors import UserError
 
-#: strftime formats of the two time buckets (``Z`` is appended to UTC hours).
-BUCKET_FORMATS = {"hour": "%Y-%m-%dT%H:00", "day": "%Y-%m-%d"}
+#: strftime formats of the time buckets (``Z`` is appended to UTC hours); ``weekday_hour`` is the day of the
+#: week (0 = Sunday, as SQLite's and Python's ``%w``) and the hour of the day, e.g. ``1 09`` (Monday, 09:00).
+BUCKET_FORMATS = {"hour": "%Y-%m-%dT%H:00", "day": "%Y-%m-%d", "weekday_hour": "%w %H"}
 
 
 @lru_cache(maxsize=256)
