@@ -185,6 +185,8 @@ class MetaOut(BaseModel):
 
     emotions: list[str] = Field(description="emotion names in the order of the rows' `shares` and `probabilities`")
     colors: dict[str, str] = Field(description="CSS hex colour of each emotion")
+    positive: list[str] = Field(description="emotions that count as positive in valence")
+    negative: list[str] = Field(description="emotions that count as negative in valence")
     max_page_size: int = Field(description="the largest `limit` a table accepts")
     max_range_days: float = Field(description="the longest `since`..`until` range one request may cover")
     max_series: int = Field(description="series the report's valence and dwell charts show at most")

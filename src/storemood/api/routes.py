@@ -25,7 +25,7 @@ from storemood.analytics.rows import Compared, Dimension, csv_text
 from storemood.api import models
 from storemood.api.params import MAX_PAGE_SIZE, Page, event_filters, invalid, page, paginate
 from storemood.database.camera_table import CameraTable
-from storemood.emotions import EMOTION_COLORS, FER7
+from storemood.emotions import EMOTION_COLORS, FER7, NEGATIVE, POSITIVE
 from storemood.errors import UserError
 
 Series = Literal["product", "brand", "zone", "camera", "store"]
@@ -107,6 +107,8 @@ def meta(request: Request) -> dict:
     return {
         "emotions": list(FER7),
         "colors": EMOTION_COLORS,
+        "positive": [name for name in FER7 if name in POSITIVE],
+        "negative": [name for name in FER7 if name in NEGATIVE],
         "max_page_size": MAX_PAGE_SIZE,
         "max_range_days": settings.max_range_days,
         "max_series": MAX_SERIES,
