@@ -2,15 +2,18 @@
 pipeline filled: the demo clip (real packaged photos) and a real video from ../shared, each through the
 retail sinks of its store layout, beside generated visits of a chain (enough to rank and compare).
 
-Checks that the charts are drawn and show what the API returns, that a filter changes them, that new
-visits appear without a reload, and that a token-protected server asks for its token. Screenshots go to
-test-artifacts/ (git-ignored) for a person to look at.
+At a phone's, a tablet's and a laptop's width (390, 820 and 1366 px) the page must not scroll sideways and
+every chart must show what the API returns (read from the Chart.js objects and the page's elements); a
+filter must change them; the time axis must be a real one; cameras must show their zones; new visits must
+appear without a reload; raw visits stay behind `serve --raw-visits`; and an empty database must say what
+to run. Screenshots go to test-artifacts/ (git-ignored) for a person to look at.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -22,6 +25,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -111,9 +115,11 @@ def database(tmp_path_factory, real_videos, run_options) -> str:
     )
     assert sinks[0].visits and corner, "the pipeline stored no visits to show"
     # A chain's worth of generated visits the day before: enough per product and brand for figures,
-    # rankings and significance tests, beside the real shops' few visits, which stay suppressed.
+    # rankings and significance tests, beside the real shops' few visits, which stay suppressed; and a
+    # day of them eleven days earlier, a gap the time axis must show as eleven days.
     with EventTable(url) as events:
         events.add(synthetic_events(600, seed=2, start=datetime(2026, 11, 20, 8, tzinfo=UTC), days=1))
+        events.add(synthetic_events(150, seed=3, start=datetime(2026, 11, 9, 8, tzinfo=UTC), days=1))
     return url
 
 
@@ -124,13 +130,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(url: str, token: str | None = None) -> Iterator[str]:
-    """Run `storemood serve` in a child process; yields its base URL and stops it afterwards."""
+def serve(url: str, token: str | None = None, *options: str) -> Iterator[str]:
+    """Run `storemood serve` (with ``options``) in a child process; yields its base URL and stops it afterwards."""
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key != "STOREMOOD_API_TOKEN"}
     if token:
         env["STOREMOOD_API_TOKEN"] = token
-    command = [sys.executable, "-m", "storemood", "serve", "--db", url, "--port", str(port)]
+    command = [sys.executable, "-m", "storemood", "serve", "--db", url, "--port", str(port), *options]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -167,7 +173,9 @@ def browser():
 
 
 def open_dashboard(browser, base: str, viewport=(1280, 900), timezone: str = "UTC"):
-    page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]}, timezone_id=timezone)
+    page = browser.new_page(
+        viewport={"width": viewport[0], "height": viewport[1]}, timezone_id=timezone, locale="en-US"
+    )
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(str(error)))
     page.on("requestfailed", lambda request: problems.append(f"{request.url} failed"))
@@ -197,7 +205,10 @@ def chart_data(page, canvas_id: str) -> dict:
             let painted = 0;
             for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) painted += 1;
             return {labels: chart.data.labels,
-                    datasets: chart.data.datasets.map((d) => ({label: d.label, data: d.data})),
+                    datasets: chart.data.datasets.map((d) => ({
+                        label: d.label, data: d.data, role: d.role || null, intervals: d.intervals || null,
+                        colors: [].concat(d.borderColor || [], d.backgroundColor || []),
+                    })),
                     painted};
         }""",
         canvas_id,
@@ -231,96 +242,362 @@ def expected_figures(summary: dict) -> dict:
     }
 
 
-def test_charts_show_what_the_api_returns_and_a_filter_changes_them(browser, server):
-    page, problems = open_dashboard(browser, server)
-    refreshes = wait_for_refresh(page)
-    assert page.is_hidden("#login") and page.is_hidden("#message")
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
-    overview = api(server, "/api/overview")
+
+def fits_the_screen(page) -> bool:
+    return page.evaluate("() => document.scrollingElement.scrollWidth <= window.innerWidth")
+
+
+def labels_of(rows: list[dict]) -> list[str]:
+    """Product rows as the dashboard names them: "name (SKU)" when the product has a name."""
+    return [
+        f"{r['product_name']} ({r['product']})" if r["product_name"] not in ("", r["product"]) else r["product"]
+        for r in rows
+    ]
+
+
+def check_overview(page, base: str, **filters) -> dict:
+    overview = api(base, "/api/overview", **filters)
     assert overview_figures(page) == expected_figures(overview["summary"])
-    table = api(server, "/api/aggregates/product", limit=1000, sort="-visits")
+    overall = chart_data(page, "chart-overall")["datasets"][0]
+    summary = overview["summary"]
+    if summary["suppressed"]:  # fewer visits than k: no share is drawn
+        assert overall["data"] == [None] * len(FER7)
+    else:
+        assert overall["data"] == pytest.approx([summary["shares"][name] for name in FER7])
+        assert overall["intervals"] == [pytest.approx(summary["shares_ci95"][name]) for name in FER7]
+    # Rankings come only from products with enough visits.
+    assert page.locator("#top tbody tr:not(:has(.empty))").count() == len(overview["top"])
+    if not overview["top"]:
+        assert f"{overview['min_visits']} visits needed to rank" in page.inner_text("#top")
+    assert all(row["enough_visits"] for row in overview["top"] + overview["bottom"])
+    return overview
+
+
+def check_products(page, base: str, **filters) -> list[dict]:
+    rows = api(base, "/api/aggregates/product", limit=1000, sort="-visits", **filters)["rows"]
     shares = chart_data(page, "chart-shares")
-    assert [label.split(" (")[0] for label in shares["labels"]] == [row["product"] for row in table["rows"]]
+    assert [label.removesuffix(" (suppressed)") for label in shares["labels"]] == labels_of(rows)
     for dataset in shares["datasets"]:
-        expected = [row["shares"][dataset["label"]] if row["shares"] else None for row in table["rows"]]
+        expected = [row["shares"][dataset["label"]] if row["shares"] else None for row in rows]
         assert dataset["data"] == [None if value is None else pytest.approx(value) for value in expected]
     # Groups under the minimum group size show no figure, groups under the minimum sample are greyed.
-    greyed = page.locator("#figures tbody tr.few").count()
-    assert greyed == sum(not row["enough_visits"] or row["suppressed"] for row in table["rows"])
-    ranked = [row["product"] for row in overview["top"] + overview["bottom"]]
-    assert ranked and len(ranked) == len(set(ranked))
-    assert all(row["enough_visits"] for row in overview["top"] + overview["bottom"])
-    assert page.locator("#top tbody tr").count() == len(overview["top"])
-    overall = chart_data(page, "chart-overall")
-    assert overall["datasets"][0]["data"] == pytest.approx([overview["summary"]["shares"][name] for name in FER7])
+    assert page.locator("#figures tbody tr.few").count() == sum(not r["enough_visits"] or r["suppressed"] for r in rows)
+    assert page.locator("#figures thead th").nth(1).inner_text() == "Brand"
+    return rows
+
+
+def check_valence_and_dwell(page, base: str, rows: list[dict], timezone: str, **filters) -> None:
+    """The valence lines (a time axis of real moments) and the dwell histograms equal the API's."""
+    keys = page.evaluate("window.storemood.data.keys")
+    bucket = page.evaluate("window.storemood.data.bucket")
+    assert keys == [row["product"] for row in rows if not row["suppressed"]][: len(keys)] and keys
+    points = api(
+        base,
+        "/api/valence-over-time",
+        bucket=bucket,
+        series="product",
+        tz=timezone,
+        product=keys,
+        limit=1000,
+        **filters,
+    )["rows"]
+    chart = chart_data(page, "chart-valence")
+    lines = {d["label"]: d for d in chart["datasets"] if d["role"] == "value"}
+    assert list(lines) == keys
+    zone = ZoneInfo(timezone)
+    for key, line in lines.items():
+        mine = [p for p in points if p["product"] == key and p["valence"] is not None]
+        moments = [moment(p["time"], zone) for p in mine]
+        assert [point["x"] for point in line["data"]] == moments
+        assert [point["y"] for point in line["data"]] == pytest.approx([p["valence"] for p in mine])
+    palette = page.evaluate("window.storemood.seriesColors")
+    emotion_colors = set(page.evaluate("Object.values(window.storemood.meta.colors)"))
+    drawn = {color for d in chart["datasets"] for color in d["colors"] if d["role"] == "value"}
+    assert drawn <= set(palette) and not drawn & emotion_colors, "products are drawn in emotion colours"
+    dwell = chart_data(page, "chart-dwell")
+    histogram = api(base, "/api/dwell-distribution", by="product", product=keys, limit=1000, **filters)
+    shown = {row["product"]: row["bins"] for row in histogram["rows"] if row["bins"] is not None}
+    assert {d["label"]: d["data"] for d in dwell["datasets"]} == {
+        key: list(bins.values()) for key, bins in shown.items()
+    }
+    assert not {color for d in dwell["datasets"] for color in d["colors"]} & emotion_colors
+    ticks = page.evaluate("Chart.getChart(document.getElementById('chart-dwell')).scales.y.ticks.map((t) => t.value)")
+    assert all(float(value).is_integer() for value in ticks), "visit counts are whole numbers"
+
+
+def moment(bucket: str, zone: ZoneInfo) -> int:
+    """Milliseconds since the epoch of an API time bucket read in ``zone`` (UTC hours end in Z)."""
+    if bucket.endswith("Z"):
+        start = datetime.fromisoformat(bucket.removesuffix("Z")).replace(tzinfo=UTC)
+    else:
+        start = datetime.fromisoformat(bucket).replace(tzinfo=zone)
+    return round(start.timestamp() * 1000)
+
+
+def check_heatmap(page, base: str, timezone: str, **filters) -> None:
+    cells = api(base, "/api/heatmap", tz=timezone, **filters)["cells"]
+    shown = page.evaluate(
+        """() => [...document.querySelectorAll('#heatmap .cell')].map((c) => [
+            Number(c.dataset.weekday), Number(c.dataset.hour), Number(c.dataset.visits)])"""
+    )
+    assert len(shown) == 7 * 24
+    assert {(day, hour): visits for day, hour, visits in shown if visits} == {
+        (cell["weekday"], cell["hour"]): cell["visits"] for cell in cells
+    }
+
+
+@pytest.mark.parametrize("width", [390, 820, 1366])
+def test_every_width_fits_the_screen_and_shows_the_apis_numbers(browser, server, width):
+    page, problems = open_dashboard(browser, server, viewport=(width, 900))
+    wait_for_refresh(page)
+    assert page.is_hidden("#login") and page.is_hidden("#message")
+    assert fits_the_screen(page), f"the page scrolls sideways at {width} px"
+    check_overview(page, server)
+    rows = check_products(page, server)
+    check_valence_and_dwell(page, server, rows, "UTC")
+    check_heatmap(page, server, "UTC")
     for canvas in ("chart-overall", "chart-shares", "chart-valence", "chart-dwell", "chart-compare"):
         assert chart_data(page, canvas)["painted"] > 500, f"{canvas} is blank"
-    dwell = chart_data(page, "chart-dwell")
-    histogram = api(server, "/api/dwell-distribution", by="product")
-    shown = [row for row in histogram["rows"] if row["bins"] is not None]
-    assert sum(sum(d["data"]) for d in dwell["datasets"]) == sum(sum(r["bins"].values()) for r in shown)
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
-
-    page.select_option("#store", "corner")
-    wait_for_refresh(page, refreshes)
-    corner = api(server, "/api/overview", store="corner")["summary"]
-    assert overview_figures(page) == expected_figures(corner)
-    assert corner["visits"] < overview["summary"]["visits"]
-    corner_products = [row["product"] for row in api(server, "/api/aggregates/product", store="corner")["rows"]]
-    assert sorted(label.split(" (")[0] for label in chart_data(page, "chart-shares")["labels"]) == corner_products
-    page.screenshot(path=str(ARTIFACTS / "dashboard-corner-shop.png"), full_page=True)
+    if width < 1024:  # phones and tablets: one column
+        boxes = [page.locator(f"#{canvas}").bounding_box() for canvas in ("chart-valence", "chart-dwell")]
+        assert boxes[1]["y"] > boxes[0]["y"] + boxes[0]["height"]
+    shot(page, f"dashboard-{width}")
     assert not problems
 
 
-def test_brands_and_comparison_follow_the_api(browser, server):
-    page, problems = open_dashboard(browser, server)
+def test_filters_change_every_panel(browser, server):
+    page, problems = open_dashboard(browser, server, viewport=(1366, 900))
     refreshes = wait_for_refresh(page)
-    page.click(".toggle button[data-by=brand]")
+    everything = page.evaluate("window.storemood.data.heatmap.cells.length")
+    page.select_option("#store", "corner")
+    refreshes = wait_for_refresh(page, refreshes)
+    corner = check_overview(page, server, store="corner")
+    assert corner["summary"]["visits"] < api(server, "/api/overview")["summary"]["visits"]
+    check_products(page, server, store="corner")
+    check_heatmap(page, server, "UTC", store="corner")
+    assert page.evaluate("window.storemood.data.heatmap.cells.length") < everything
+    shot(page, "dashboard-corner-shop")
+    # A custom period of one day keeps that day's visits only.
+    page.select_option("#store", "")
+    refreshes = wait_for_refresh(page, refreshes)
+    page.select_option("#preset", "custom")
+    refreshes = wait_for_refresh(page, refreshes)
+    page.fill("#since", "2026-11-20")
+    page.dispatch_event("#since", "change")
+    refreshes = wait_for_refresh(page, refreshes)
+    page.fill("#until", "2026-11-20")
+    page.dispatch_event("#until", "change")
     wait_for_refresh(page, refreshes)
-    brands = api(server, "/api/aggregates/brand", limit=1000, sort="-visits")["rows"]
-    assert chart_data(page, "chart-shares")["labels"] == [row["brand"] for row in brands]
-    first, second = brands[0]["brand"], brands[1]["brand"]
-    comparison = api(server, "/api/compare", by="brand", a=first, b=second)
-    compared = chart_data(page, "chart-compare")
-    assert [d["label"] for d in compared["datasets"]] == [first, second]
-    assert page.inner_text("#compare-sentence") == comparison["sentence"]
-    if comparison["a"]["suppressed"] or comparison["b"]["suppressed"]:
-        assert comparison["sentence"].startswith("Too few visits")
-    else:
-        assert compared["datasets"][0]["data"] == pytest.approx([comparison["a"]["shares"][name] for name in FER7])
-        assert page.inner_text("#compare-table tbody tr:nth-child(3) td:nth-child(4)") == signed(
-            comparison["valence_difference"]
-        )
-        low, high = comparison["share_differences_ci95"]["happy"]
-        happy = page.inner_text("#compare-table tbody tr:nth-child(8) td:nth-child(5)")
-        assert happy == f"{signed_percent(low)} to {signed_percent(high)}"
+    day = {"since": "2026-11-20T00:00:00Z", "until": "2026-11-21T00:00:00Z"}
+    check_overview(page, server, **day)
+    check_heatmap(page, server, "UTC", **day)
     assert not problems
 
 
-def test_hours_are_shown_in_the_browsers_time_zone(browser, server):
+def test_the_time_axis_is_real_local_and_shows_gaps(browser, server):
     page, problems = open_dashboard(browser, server, timezone="America/New_York")
     wait_for_refresh(page)
     assert page.inner_text("#bucket").endswith("America/New_York)")
-    labels = chart_data(page, "chart-valence")["labels"]
-    bucket = "hour" if "T" in labels[0] else "day"
-    local = api(server, "/api/valence-over-time", bucket=bucket, tz="America/New_York", series="store", limit=1000)
-    utc = api(server, "/api/valence-over-time", bucket=bucket, series="store", limit=1000)
-    assert set(labels) <= {row["time"] for row in local["rows"]}
-    assert bucket == "day" or not set(labels) & {row["time"] for row in utc["rows"]}
+    rows = api(server, "/api/aggregates/product", limit=1000, sort="-visits")["rows"]
+    check_valence_and_dwell(page, server, rows, "America/New_York")
+    check_heatmap(page, server, "America/New_York")
+    axis = page.evaluate(
+        """() => {
+            const chart = Chart.getChart(document.getElementById('chart-valence'));
+            const line = chart.data.datasets.findIndex((d) => d.role === 'value');
+            const meta = chart.getDatasetMeta(line);
+            return {type: chart.scales.x.type, ticks: chart.scales.x.ticks.map((t) => t.label),
+                    pixels: meta.data.map((p) => p.x), xs: chart.data.datasets[line].data.map((p) => p.x),
+                    segments: meta.dataset.segments.length};
+        }"""
+    )
+    assert axis["type"] == "time"
+    assert not any(re.match(r"\d{4}-\d{2}-\d{2}", tick) for tick in axis["ticks"]), "ticks are raw ISO text"
+    # Eleven days without visits take eleven days of axis, and the line breaks there.
+    days = [(b - a) / 86_400_000 for a, b in zip(axis["xs"], axis["xs"][1:], strict=False)]
+    widths = [b - a for a, b in zip(axis["pixels"], axis["pixels"][1:], strict=False)]
+    longest = days.index(max(days))
+    assert max(days) >= 9
+    assert widths[longest] / widths[days.index(min(days))] == pytest.approx(max(days) / min(days), rel=0.05)
+    assert axis["segments"] >= 2, "the line is drawn across a gap"
     assert not problems
 
 
-def test_a_tablet_sees_every_panel_in_one_column(browser, server):
-    page, problems = open_dashboard(browser, server, viewport=(768, 1024))
+def test_brands_and_the_per_emotion_differences_follow_the_api(browser, server):
+    page, problems = open_dashboard(browser, server, viewport=(820, 1000))
+    refreshes = wait_for_refresh(page)
+    page.click("#details .toggle button[data-by=brand]")
+    wait_for_refresh(page, refreshes)
+    brands = api(server, "/api/aggregates/brand", limit=1000, sort="-visits")["rows"]
+    assert chart_data(page, "chart-shares")["labels"] == [
+        row["brand"] + (" (suppressed)" if row["suppressed"] else "") for row in brands
+    ]
+    headers = page.locator("#figures thead th").all_inner_texts()
+    assert headers[:2] == ["Brand", "Visits"], "one brand column, not two"
+    first, second = page.input_value("#compare-a"), page.input_value("#compare-b")
+    ranked = [row["brand"] for row in brands if row["enough_visits"]]
+    assert [first, second] == ranked[:2]
+    comparison = api(server, "/api/compare", by="brand", a=first, b=second)
+    assert page.inner_text("#compare-sentence") == comparison["sentence"]
+    differences = chart_data(page, "chart-compare")["datasets"][0]
+    assert differences["data"] == pytest.approx([comparison["share_differences"][name] for name in FER7])
+    assert differences["intervals"] == [pytest.approx(comparison["share_differences_ci95"][name]) for name in FER7]
+    assert page.inner_text("#compare-table tbody tr:nth-child(3) td:nth-child(4)") == signed(
+        comparison["valence_difference"]
+    )
+    low, high = comparison["share_differences_ci95"]["happy"]
+    happy = page.inner_text("#compare-table tbody tr:nth-child(8) td:nth-child(5)")
+    assert happy == f"{signed_percent(low)} to {signed_percent(high)}"
+    assert fits_the_screen(page)
+    shot(page, "dashboard-brands-820")
+    assert not problems
+
+
+def camera_contract(base: str) -> dict:
+    """An `/api/cameras` body as `storemood run` reports cameras: the demo shop's and the corner shop's
+    cameras, their zones as strips across the view, one camera live and one stale."""
+    zones = api(base, "/api/zones", limit=1000)["rows"]
+    cameras = []
+    for store, camera, status in (("demo", "shelf", "live"), ("corner", "door", "stale"), ("store-a", "cam-0", "down")):
+        mine = [zone for zone in zones if zone["store"] == store]
+        width = 1 / len(mine)
+        cameras.append(
+            {
+                "store": store,
+                "camera": camera,
+                "status": status,
+                "last_frame": datetime.now(UTC).isoformat(),
+                "fps": 14.5,
+                "dropped_frames": 3,
+                "reconnects": 1,
+                "faces_seen": 42,
+                "still_url": f"/api/cameras/{store}/{camera}/still.jpg",
+                "still_taken_at": datetime.now(UTC).isoformat(),
+                "width": 640,
+                "height": 360,
+                "zones": [
+                    {
+                        "zone": zone["id"],
+                        "product": zone["name"],
+                        "product_name": "",
+                        "brand": zone["brand"],
+                        "polygon": [
+                            [i * width, 0.2],
+                            [(i + 1) * width - 0.02, 0.2],
+                            [(i + 1) * width - 0.02, 0.9],
+                            [i * width, 0.9],
+                        ],
+                    }
+                    for i, zone in enumerate(mine)
+                ],
+            }
+        )
+    return {"cameras": cameras, "stale_after_s": 30, "down_after_s": 300}
+
+
+def test_each_camera_shows_its_zones_coloured_by_their_visits(browser, server):
+    import cv2
+    import numpy as np
+
+    body = camera_contract(server)
+    still = cv2.imencode(".jpg", np.tile(np.linspace(40, 200, 640, dtype=np.uint8), (360, 1)))[1].tobytes()
+    page, problems = open_dashboard(browser, server, viewport=(1366, 900))
+    page.route("**/api/cameras", lambda route: route.fulfill(json=body))
+    page.route("**/api/cameras/*/*/still.jpg", lambda route: route.fulfill(body=still, content_type="image/jpeg"))
     wait_for_refresh(page)
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 768, "the page scrolls sideways on a tablet"
-    boxes = [page.locator(f"#{canvas}").bounding_box() for canvas in ("chart-valence", "chart-dwell")]
-    assert boxes[1]["y"] > boxes[0]["y"], "panels should stack on a narrow screen"
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "dashboard-tablet.png"), full_page=True)
+    zones = {(row["store"], row["zone"]): row for row in api(server, "/api/aggregates/zone", limit=1000)["rows"]}
+    for camera in body["cameras"]:
+        view = page.locator(f"figure.camera[data-camera='{camera['store']}/{camera['camera']}']")
+        assert view.locator(".badge").inner_text().lower() == camera["status"]
+        shapes = view.locator("polygon.zone")
+        assert shapes.count() == len(camera["zones"])
+        for index, zone in enumerate(camera["zones"]):
+            figures = zones.get((camera["store"], zone["zone"]))
+            assert shapes.nth(index).get_attribute("data-visits") == str(figures["visits"] if figures else 0)
+        assert "14.5 frames/s" in view.locator(".heartbeat").inner_text()
+        page.wait_for_function(
+            "(name) => document.querySelector(`figure.camera[data-camera='${name}'] canvas.painted`) !== null",
+            arg=f"{camera['store']}/{camera['camera']}",
+        )
+    assert page.is_hidden("#cameras-empty")
+    assert page.locator("figure.camera").count() == len(body["cameras"])
+    page.click("#cameras .toggle button[data-metric=valence]")
+    page.wait_for_function("() => document.getElementById('camera-views').dataset.drawn === 'valence'")
+    labels = page.locator("figure.camera text.zone-label").all_text_contents()
+    shown = {row["zone"]: row["valence"] for row in zones.values() if row["store"] == "store-a"}
+    assert {f"valence {signed(valence)}" for valence in shown.values()} <= set(labels)
+    shot(page, "dashboard-cameras-1366")
+    page.set_viewport_size({"width": 390, "height": 900})
+    # Charts follow a new width on their next frame (a ResizeObserver); the page must then fit.
+    page.wait_for_function("() => document.scrollingElement.scrollWidth <= innerWidth", timeout=5_000)
+    assert fits_the_screen(page)
+    shot(page, "dashboard-cameras-390")
     assert not problems
+
+
+def test_without_cameras_the_panel_says_what_to_run(browser, server):
+    page, problems = open_dashboard(browser, server, viewport=(390, 900))
+    page.route("**/api/cameras", lambda route: route.fulfill(status=404, json={"detail": "Not Found"}))
+    wait_for_refresh(page)
+    assert "storemood run" in page.inner_text("#cameras-empty")
+    assert page.locator("figure.camera").count() == 0
+    assert page.is_hidden("#message")
+    assert not problems
+
+
+def test_raw_visits_are_listed_only_when_the_server_allows_it(browser, server, database):
+    page, problems = open_dashboard(browser, server, viewport=(390, 900))
+    wait_for_refresh(page)
+    assert "storemood serve --raw-visits" in page.inner_text("#visits-off")
+    assert page.is_hidden("#visits-on")
+    page.close()
+    with serve(database, None, "--raw-visits") as base:
+        page, problems = open_dashboard(browser, base, viewport=(390, 900))
+        refreshes = wait_for_refresh(page)
+        first = api(base, "/api/visits", limit=25)
+        products = page.locator("#visits-table tbody tr td:nth-child(5)").all_inner_texts()
+        assert products == labels_of(first["rows"])
+        assert fits_the_screen(page)
+        shot(page, "dashboard-visits-390")
+        page.click("#visits-next")
+        page.wait_for_function("() => window.storemood.data.visits.offset === 25")
+        second = api(base, "/api/visits", limit=25, offset=25)
+        assert page.locator("#visits-table tbody tr td:nth-child(5)").all_inner_texts() == labels_of(second["rows"])
+        with page.expect_download() as download:
+            page.click("#visits-download")
+        lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+        assert len(lines) == 1 + first["total"]
+        page.select_option("#store", "corner")
+        wait_for_refresh(page, refreshes)
+        corner = api(base, "/api/visits", limit=25, store="corner")
+        assert page.evaluate("window.storemood.data.visits.total") == corner["total"] < first["total"]
+    assert not problems
+
+
+def test_empty_states_say_what_to_do(browser, server, tmp_path):
+    page, problems = open_dashboard(browser, server, viewport=(820, 900))
+    refreshes = wait_for_refresh(page)
+    page.select_option("#preset", "custom")
+    refreshes = wait_for_refresh(page, refreshes)
+    page.fill("#until", "2020-01-01")  # years before any stored visit
+    page.dispatch_event("#until", "change")
+    wait_for_refresh(page, refreshes)
+    assert "No visits match these filters" in page.inner_text("#message")
+    assert "storemood demo" not in page.inner_text("#message")
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    EventTable(url).close()
+    with serve(url) as base:
+        empty, more = open_dashboard(browser, base, viewport=(390, 900))
+        wait_for_refresh(empty)
+        message = empty.inner_text("#message")
+        assert "storemood demo" in message and "storemood run" in message
+        assert fits_the_screen(empty)
+        shot(empty, "dashboard-empty-390")
+    assert not problems and not more
 
 
 def test_new_visits_appear_without_a_reload(browser, server, database, real_videos, run_options, tmp_path):
@@ -351,7 +628,7 @@ def test_a_server_with_a_token_asks_for_it(browser, database):
         assert overview_figures(page) == expected_figures(summary)
 
 
-def test_the_dashboard_draws_with_the_servers_palette(browser, server):
+def test_the_dashboard_draws_emotions_with_the_servers_palette(browser, server):
     from storemood.emotions import EMOTION_COLORS
 
     page, problems = open_dashboard(browser, server)
@@ -359,4 +636,5 @@ def test_the_dashboard_draws_with_the_servers_palette(browser, server):
     assert page.evaluate("window.storemood.meta.colors") == EMOTION_COLORS
     drawn = page.evaluate("Chart.getChart(document.getElementById('chart-overall')).data.datasets[0].backgroundColor")
     assert drawn == [EMOTION_COLORS[name] for name in FER7]
+    assert not set(page.evaluate("window.storemood.seriesColors")) & set(EMOTION_COLORS.values())
     assert not problems

@@ -239,10 +239,17 @@ function metricColor(metric, figures, busiest) {
 
 function metricText(metric, figures, policy) {
   if (!figures || !figures.visits) return "no visits";
-  const visits = `${integer.format(figures.visits)} visit${figures.visits === 1 ? "" : "s"}`;
+  const visits = counted(figures.visits, "visit", "visits");
   if (metric === "visits") return visits;
   if (figures.valence === null || figures.valence === undefined) return `${visits}: too few for a valence (under ${policy.min_group})`;
   return `${visits}, valence ${signed(figures.valence)}${figures.valence_ci95 ? ` (95%: ${interval(figures.valence_ci95, signed)})` : ""}`;
+}
+
+// The short figure written inside a zone (the full one is in its tooltip).
+function zoneFigure(metric, figures) {
+  if (!figures || !figures.visits) return "no visits";
+  if (metric === "visits") return counted(figures.visits, "visit", "visits");
+  return figures.valence === null ? "too few visits" : `valence ${signed(figures.valence)}`;
 }
 
 function drawLegend(element, metric, busiest, policy) {
@@ -509,13 +516,17 @@ function ago(iso) {
   return new Intl.RelativeTimeFormat(undefined, { numeric: "auto" }).format(-Math.round(secondsAgo / size), unit);
 }
 
+function counted(count, one, many) {
+  return `${integer.format(count || 0)} ${count === 1 ? one : many}`;
+}
+
 function heartbeat(camera) {
   const figures = [
     `last frame ${ago(camera.last_frame)}`,
     camera.fps === null || camera.fps === undefined ? null : `${camera.fps.toFixed(1)} frames/s`,
-    `${integer.format(camera.dropped_frames || 0)} dropped frames`,
-    `${integer.format(camera.reconnects || 0)} reconnects`,
-    `${integer.format(camera.faces_seen || 0)} faces seen`,
+    counted(camera.dropped_frames, "dropped frame", "dropped frames"),
+    counted(camera.reconnects, "reconnect", "reconnects"),
+    counted(camera.faces_seen, "face seen", "faces seen"),
   ];
   return figures.filter(Boolean).join(" · ");
 }
@@ -568,7 +579,7 @@ function cameraView(camera, zoneFigures, busiest, policy) {
     const text = svg("text", { x: cx * width, y: cy * height, "font-size": fontSize, "text-anchor": "middle", class: "zone-label" });
     text.textContent = name;
     const value = svg("text", { x: cx * width, y: cy * height + fontSize * 1.2, "font-size": fontSize * 0.9, "text-anchor": "middle", class: "zone-label" });
-    value.textContent = metricText(state.zoneMetric, figures, policy).split(" (95%")[0];
+    value.textContent = zoneFigure(state.zoneMetric, figures);
     overlay.append(shape, text, value);
   }
   view.append(canvas, overlay);
@@ -607,6 +618,7 @@ async function refreshCameras(filters) {
   $("camera-legend").hidden = !cameras.length;
   drawLegend($("camera-legend"), state.zoneMetric, busiest, zones);
   await Promise.all(views.map((view) => view.paint()));
+  $("camera-views").dataset.drawn = state.zoneMetric;  // what the views show, once their stills are painted
 }
 
 // ---- comparison ---------------------------------------------------------------------------------
