@@ -206,7 +206,8 @@ def chart_data(page, canvas_id: str) -> dict:
             for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) painted += 1;
             return {labels: chart.data.labels,
                     datasets: chart.data.datasets.map((d) => ({
-                        label: d.label, data: d.data, role: d.role || null, intervals: d.intervals || null,
+                        label: d.label, key: d.key || null, data: d.data, role: d.role || null,
+                        intervals: d.intervals || null,
                         colors: [].concat(d.borderColor || [], d.backgroundColor || []),
                     })),
                     painted};
@@ -306,7 +307,7 @@ def check_valence_and_dwell(page, base: str, rows: list[dict], timezone: str, **
         **filters,
     )["rows"]
     chart = chart_data(page, "chart-valence")
-    lines = {d["label"]: d for d in chart["datasets"] if d["role"] == "value"}
+    lines = {d["key"]: d for d in chart["datasets"] if d["role"] == "value"}
     assert list(lines) == keys
     zone = ZoneInfo(timezone)
     for key, line in lines.items():
@@ -321,9 +322,10 @@ def check_valence_and_dwell(page, base: str, rows: list[dict], timezone: str, **
     dwell = chart_data(page, "chart-dwell")
     histogram = api(base, "/api/dwell-distribution", by="product", product=keys, limit=1000, **filters)
     shown = {row["product"]: row["bins"] for row in histogram["rows"] if row["bins"] is not None}
-    assert {d["label"]: d["data"] for d in dwell["datasets"]} == {
-        key: list(bins.values()) for key, bins in shown.items()
-    }
+    assert {d["key"]: d["data"] for d in dwell["datasets"]} == {key: list(b.values()) for key, b in shown.items()}
+    named = dict(zip([row["product"] for row in rows], labels_of(rows), strict=True))
+    assert [d["label"] for d in dwell["datasets"]] == [named[d["key"]] for d in dwell["datasets"]]
+    assert [d["label"] for d in chart["datasets"] if d["role"] == "value"] == [named[key] for key in keys]
     assert not {color for d in dwell["datasets"] for color in d["colors"]} & emotion_colors
     ticks = page.evaluate("Chart.getChart(document.getElementById('chart-dwell')).scales.y.ticks.map((t) => t.value)")
     assert all(float(value).is_integer() for value in ticks), "visit counts are whole numbers"
@@ -424,6 +426,20 @@ def test_the_time_axis_is_real_local_and_shows_gaps(browser, server):
     assert max(days) >= 9
     assert widths[longest] / widths[days.index(min(days))] == pytest.approx(max(days) / min(days), rel=0.05)
     assert axis["segments"] >= 2, "the line is drawn across a gap"
+    # The heatmap by valence: each hour's valence, or hatched when it has fewer than k visits.
+    page.click("#when .toggle button[data-metric=valence]")
+    cells = api(server, "/api/heatmap", tz="America/New_York")["cells"]
+    shown = page.evaluate(
+        """() => [...document.querySelectorAll('#heatmap .cell:not(.none)')].map((c) => [
+            Number(c.dataset.weekday), Number(c.dataset.hour), c.dataset.valence ? Number(c.dataset.valence) : null,
+            c.classList.contains('few')])"""
+    )
+    expected = [(c["weekday"], c["hour"], c["valence"], c["valence"] is None) for c in cells]
+    assert sorted(tuple(cell) for cell in shown) == [
+        (day, hour, pytest.approx(valence) if valence is not None else None, few)
+        for day, hour, valence, few in sorted(expected, key=lambda cell: cell[:2])
+    ]
+    shot(page, "dashboard-new-york")
     assert not problems
 
 

@@ -387,9 +387,15 @@ function bucketTime(text) {
   return moment.getTime();
 }
 
+// The name each series key is shown by in legends (the figures table's: "Oats (SKU-1)" for a product).
+function seriesNames() {
+  return new Map(state.data.table.rows.map((row) => [row[state.by], label(row)]));
+}
+
 function renderValence(points, keys, bucket) {
   $("bucket").textContent = `(per ${bucket}, ${TIME_ZONE})`;
   const step = bucket === "hour" ? 3600000 : DAY_MS;
+  const names = seriesNames();
   const datasets = keys.flatMap((key, index) => {
     const mine = points.filter((point) => point[state.by] === key && point.valence !== null);
     const color = seriesColor(index);
@@ -399,7 +405,7 @@ function renderValence(points, keys, bucket) {
     return [
       { ...common, role: "low", label: `${key} low`, data: at((point) => point.valence_ci95[0]), borderWidth: 0, pointRadius: 0, fill: false },
       { ...common, role: "high", label: `${key} high`, data: at((point) => point.valence_ci95[1]), borderWidth: 0, pointRadius: 0, fill: "-1", backgroundColor: `${color}22` },
-      { ...common, role: "value", label: key, data: at((point) => point.valence), fill: false, borderWidth: 2 },
+      { ...common, role: "value", key, label: names.get(key), data: at((point) => point.valence), fill: false, borderWidth: 2 },
     ];
   });
   draw("chart-valence", {
@@ -432,7 +438,8 @@ function renderDwell(dwell, keys) {
     data: {
       labels: bins,
       datasets: rows.map((row) => ({
-        label: row[state.by], data: bins.map((bin) => row.bins[bin]), backgroundColor: seriesColor(keys.indexOf(row[state.by])),
+        key: row[state.by], label: seriesNames().get(row[state.by]), data: bins.map((bin) => row.bins[bin]),
+        backgroundColor: seriesColor(keys.indexOf(row[state.by])),
       })),
     },
     options: {
