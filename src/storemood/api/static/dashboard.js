@@ -554,8 +554,8 @@ async function paintStill(canvas, camera) {
 }
 
 function cameraView(camera, zoneFigures, busiest, policy) {
-  const width = camera.width || 1280;
-  const height = camera.height || 720;
+  const width = camera.width || camera.frame_width || 1280;
+  const height = camera.height || camera.frame_height || 720;
   const figure = document.createElement("figure");
   figure.className = "panel camera";
   figure.dataset.camera = `${camera.store}/${camera.camera}`;
@@ -619,7 +619,9 @@ async function refreshCameras(filters) {
     ? ["No camera matches these filters."]
     : ["No camera has reported yet: run ", code("storemood run"), " and each camera's view appears here with its zones."]));
   const zoneFigures = new Map(zones.rows.map((row) => [`${row.store} ${row.zone}`, row]));
-  const busiest = Math.max(0, ...zones.rows.map((row) => row.visits));
+  // Visits are coloured relative to the busiest zone drawn here.
+  const drawn = cameras.flatMap((camera) => camera.zones.map((zone) => zoneFigures.get(`${camera.store} ${zone.zone}`)));
+  const busiest = Math.max(0, ...drawn.filter(Boolean).map((row) => row.visits));
   const views = cameras.map((camera) => cameraView(camera, zoneFigures, busiest, zones));
   $("camera-views").replaceChildren(...views.map((view) => view.figure));
   $("camera-legend").hidden = !cameras.length;
