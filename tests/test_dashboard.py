@@ -522,7 +522,7 @@ def test_each_camera_shows_its_zones_coloured_by_their_visits(browser, server):
     body = camera_contract(server)
     still = cv2.imencode(".jpg", np.tile(np.linspace(40, 200, 640, dtype=np.uint8), (360, 1)))[1].tobytes()
     page, problems = open_dashboard(browser, server, viewport=(1366, 900))
-    page.route("**/api/cameras", lambda route: route.fulfill(json=body))
+    page.route("**/api/cameras?*", lambda route: route.fulfill(json=body))
     page.route("**/api/cameras/*/*/still.jpg", lambda route: route.fulfill(body=still, content_type="image/jpeg"))
     wait_for_refresh(page)
     zones = {(row["store"], row["zone"]): row for row in api(server, "/api/aggregates/zone", limit=1000)["rows"]}
@@ -555,13 +555,30 @@ def test_each_camera_shows_its_zones_coloured_by_their_visits(browser, server):
     assert not problems
 
 
-def test_without_cameras_the_panel_says_what_to_run(browser, server):
-    page, problems = open_dashboard(browser, server, viewport=(390, 900))
-    page.route("**/api/cameras", lambda route: route.fulfill(status=404, json={"detail": "Not Found"}))
+def test_the_cameras_of_a_real_run_show_their_still_and_zones(browser, server):
+    """The demo clip and the corner shop's video ran through `storemood run`'s sinks: each camera reported
+    its heartbeat, its zones and a still of its view."""
+    body = api(server, "/api/cameras")
+    reported = {(camera["store"], camera["camera"]): camera for camera in body["cameras"]}
+    assert {("demo", "shelf"), ("corner", "door")} <= set(reported)
+    zones = {
+        (row["store"], row["zone"]): row["visits"] for row in api(server, "/api/aggregates/zone", limit=1000)["rows"]
+    }
+    page, problems = open_dashboard(browser, server, viewport=(820, 900))
     wait_for_refresh(page)
-    assert "storemood run" in page.inner_text("#cameras-empty")
-    assert page.locator("figure.camera").count() == 0
-    assert page.is_hidden("#message")
+    page.wait_for_function("() => document.getElementById('camera-views').dataset.drawn === 'visits'")
+    for (store, name), camera in reported.items():
+        view = page.locator(f"figure.camera[data-camera='{store}/{name}']")
+        assert view.locator(".badge").inner_text().lower() == camera["status"]
+        shapes = view.locator("polygon.zone")
+        assert shapes.count() == len(camera["zones"]) > 0
+        visits = [shapes.nth(index).get_attribute("data-visits") for index in range(shapes.count())]
+        assert visits == [str(zones.get((store, zone["zone"]), 0)) for zone in camera["zones"]]
+        painted = view.locator("canvas.painted").count()
+        assert painted == (1 if camera["still_url"] else 0)
+    assert page.is_hidden("#cameras-empty")
+    assert fits_the_screen(page)
+    shot(page, "dashboard-cameras-820")
     assert not problems
 
 
@@ -611,6 +628,8 @@ def test_empty_states_say_what_to_do(browser, server, tmp_path):
         wait_for_refresh(empty)
         message = empty.inner_text("#message")
         assert "storemood demo" in message and "storemood run" in message
+        assert "storemood run" in empty.inner_text("#cameras-empty")
+        assert empty.locator("figure.camera").count() == 0
         assert fits_the_screen(empty)
         shot(empty, "dashboard-empty-390")
     assert not problems and not more

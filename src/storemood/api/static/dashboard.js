@@ -596,27 +596,19 @@ function cameraView(camera, zoneFigures, busiest, policy) {
   return { figure, paint: () => paintStill(canvas, camera) };
 }
 
-async function camerasOrNone() {
-  try {
-    const body = await api("/api/cameras");
-    return body && Array.isArray(body.cameras) ? body : null;
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 404) return null;
-    throw error;
-  }
-}
-
 async function refreshCameras(filters) {
-  const [body, zones] = await Promise.all([camerasOrNone(), api("/api/aggregates/zone", withParams(filters, { limit: TABLE_LIMIT }))]);
-  const store = $("store").value;
-  const chosen = $("camera").value;
-  const cameras = (body ? body.cameras : []).filter((camera) => (!store || camera.store === store) && (!chosen || camera.camera === chosen));
+  // Every camera that has reported (its health is not bound to the period; the store and camera filters apply).
+  const [body, zones] = await Promise.all([
+    api("/api/cameras", withParams(filters, { limit: 1 })),
+    api("/api/aggregates/zone", withParams(filters, { limit: TABLE_LIMIT })),
+  ]);
+  const cameras = body.cameras;
   state.data.cameras = body;
   state.data.zones = zones;
   const empty = $("cameras-empty");
   empty.hidden = cameras.length > 0;
-  empty.replaceChildren(...(body && body.cameras.length
-    ? ["No camera matches these filters."]
+  empty.replaceChildren(...($("store").value || $("camera").value
+    ? ["No camera of this store or id has reported yet."]
     : ["No camera has reported yet: run ", code("storemood run"), " and each camera's view appears here with its zones."]));
   const zoneFigures = new Map(zones.rows.map((row) => [`${row.store} ${row.zone}`, row]));
   // Visits are coloured relative to the busiest zone drawn here.
