@@ -184,8 +184,13 @@ def open_dashboard(browser, base: str, viewport=(1280, 900), timezone: str = "UT
 
 
 def wait_for_refresh(page, after: int = 0) -> int:
-    """Wait until the page has finished a refresh beyond the ``after``-th; returns the count."""
-    page.wait_for_function("(after) => Number(document.body.dataset.refreshes || 0) > after", arg=after, timeout=20_000)
+    """Wait until the page has finished a refresh beyond the ``after``-th and has none left to run (a filter
+    changed during a refresh runs it once more); returns the count."""
+    page.wait_for_function(
+        "(after) => Number(document.body.dataset.refreshes || 0) > after && window.storemood.refreshing === null",
+        arg=after,
+        timeout=20_000,
+    )
     return int(page.evaluate("document.body.dataset.refreshes"))
 
 
