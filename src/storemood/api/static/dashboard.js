@@ -350,6 +350,13 @@ function renderOverview(overview) {
 
 // ---- per product / brand ------------------------------------------------------------------------
 
+// A category tick short enough for a phone (the tooltip keeps the whole name).
+function shortLabel(value) {
+  const text = this.getLabelForValue(value);
+  const longest = this.chart.width < 500 ? 20 : 48;
+  return text.length > longest ? `${text.slice(0, longest - 1)}…` : text;
+}
+
 function renderShares(rows) {
   // Taller with more rows, so that every label stays readable.
   $("shares-box").style.height = `${Math.max(224, rows.length * 30 + 90)}px`;
@@ -370,7 +377,13 @@ function renderShares(rows) {
       plugins: { tooltip: { callbacks: { label: shareTooltip } } },
       scales: {
         x: percentAxis({ stacked: true }),
-        y: { stacked: true, ticks: { color: (context) => (rows[context.index] && rows[context.index].enough_visits ? "#1f2933" : "#9aa5b1") } },
+        y: {
+          stacked: true,
+          ticks: {
+            color: (context) => (rows[context.index] && rows[context.index].enough_visits ? "#1f2933" : "#9aa5b1"),
+            callback: shortLabel,
+          },
+        },
       },
     },
   });
