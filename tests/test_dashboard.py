@@ -521,7 +521,7 @@ def camera_contract(base: str) -> dict:
 
 
 def test_a_chains_cameras_show_every_status_and_zones_coloured_by_valence(browser, server):
-    """The real runs report two cameras, both stale by now, and zones too small for a valence: a chain's
+    """The real runs report two cameras, soon stale, whose zones have too few visits for a valence: a chain's
     camera (as `/api/cameras` would report it, served to the page in its place) shows the rest."""
     import cv2
     import numpy as np
