@@ -349,8 +349,31 @@ def _reject_duplicates(ids: list[str], what: str, loc_of) -> None:
             raise LayoutError(f"duplicate {what} id {value!r}", loc_of(index))
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that rejects a key written twice in one mapping (PyYAML keeps the last silently)."""
+MAX_NESTING = 32
+"""store.yaml nests a few levels (store, camera, zone, polygon point); deeper means a mistake or an attack."""
+MAX_NODES = 100_000
+"""Values in a store.yaml once aliases are expanded: a chain of aliases can otherwise stand for billions."""
+
+
+class _StoreLoader(yaml.SafeLoader):
+    """SafeLoader that rejects a key written twice in one mapping (PyYAML keeps the last silently), nesting
+    deeper than :data:`MAX_NESTING` and documents that expand to more than :data:`MAX_NODES` values."""
+
+    depth = 0
+
+    def compose_node(self, parent, index):
+        self.depth += 1
+        try:
+            if self.depth > MAX_NESTING:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_NESTING} levels", mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_document(self, node):
+        _expanded_size(node, {})
+        return super().construct_document(node)
 
     def construct_mapping(self, node, deep=False):
         seen: set = set()
@@ -360,6 +383,21 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values ``node`` stands for with every alias expanded, counted once per distinct node."""
+    if id(node) not in sizes:
+        if isinstance(node, yaml.MappingNode):
+            children = [child for pair in node.value for child in pair]
+        else:
+            children = node.value if isinstance(node, yaml.SequenceNode) else []
+        sizes[id(node)] = 1 + sum(_expanded_size(child, sizes) for child in children)
+        if sizes[id(node)] > MAX_NODES:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"more than {MAX_NODES:,} values once aliases are expanded", node.start_mark
+            )
+    return sizes[id(node)]
 
 
 def load_store(path: Path | str) -> StoreLayout:
@@ -374,11 +412,16 @@ def load_store(path: Path | str) -> StoreLayout:
     'Acme'
     """
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"store layout {path} is a folder; give the store.yaml file inside it")
     if not path.is_file():
         raise UserError(f"store layout {path} not found")
-    text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise UserError(f"{path}: not UTF-8 text (byte {error.start} cannot be read); save it as UTF-8") from None
+    try:
+        data = yaml.load(text, Loader=_StoreLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""

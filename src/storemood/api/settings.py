@@ -68,6 +68,8 @@ def read_token(token_file: Path | None) -> str | None:
             lines = token_file.read_text(encoding="utf-8").strip().splitlines()
         except OSError as error:
             raise UserError(f"cannot read token file {token_file}: {error.strerror}") from None
+        except UnicodeDecodeError:
+            raise UserError(f"token file {token_file} is not text; its first line should be the token") from None
         text = lines[0].strip() if lines else ""
         if not text:
             raise UserError(f"token file {token_file} is empty")
@@ -75,6 +77,8 @@ def read_token(token_file: Path | None) -> str | None:
         text = os.environ.get(TOKEN_ENV, "").strip()
         if not text:
             return None
+    if not (text.isascii() and text.isprintable()):
+        raise UserError("the API token must be printable ASCII (clients send it in an HTTP header)")
     if len(text) < MIN_TOKEN_LENGTH:
         raise UserError(f"the API token must be at least {MIN_TOKEN_LENGTH} characters long")
     return text

@@ -18,12 +18,14 @@ from storemood.cli.arguments import (
     engagement_threshold,
     figure_policy,
     is_layout_file,
+    output_format,
     positive_float,
     utc_time,
 )
 from storemood.errors import UserError
 
-FORMAT_CHOICES = ("table", "csv", "json", "html")
+REPORT_SUFFIXES = {"table": (".txt",), "csv": (".csv",), "json": (".json",), "html": (".html", ".htm")}
+"""What ``report --out`` may end in, per format."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -87,9 +89,9 @@ def _register_report(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--by", choices=DIMENSIONS, default="product", help="what one row is (default: product)")
     parser.add_argument(
         "--format",
-        choices=FORMAT_CHOICES,
-        default="table",
-        help="table (terminal), csv, json, or html (charts embedded; needs --out or prints the page)",
+        choices=tuple(REPORT_SUFFIXES),
+        help="table (terminal), csv, json, or html (charts embedded; needs --out or prints the page); default: "
+        "what --out's extension names (.txt, .csv, .json, .html), else table",
     )
     parser.add_argument("--out", type=Path, metavar="PATH", help="write the report here instead of to stdout")
     add_engaged_after(parser)
@@ -117,7 +119,8 @@ def _register_compare(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_compare)
 
 
-EXPORT_FORMATS = ("csv", "jsonl", "parquet")
+EXPORT_SUFFIXES = {"csv": (".csv",), "jsonl": (".jsonl", ".ndjson"), "parquet": (".parquet",)}
+"""What ``export --out`` may end in, per format."""
 #: Visits read from the database per query while exporting (memory stays flat on millions of visits).
 EXPORT_CHUNK = 10_000
 
@@ -131,7 +134,11 @@ def _register_export(subparsers: argparse._SubParsersAction) -> None:
         "JSON fields, nested ones dotted (probabilities.happy), as in the API's /api/visits.",
     )
     _add_db_and_filters(parser)
-    parser.add_argument("--format", choices=EXPORT_FORMATS, default="csv", help="file format (default: csv)")
+    parser.add_argument(
+        "--format",
+        choices=tuple(EXPORT_SUFFIXES),
+        help="file format; default: what --out's extension names (.csv, .jsonl, .parquet), else csv",
+    )
     parser.add_argument("--out", type=Path, metavar="PATH", help="write here (default: stdout; parquet needs --out)")
     parser.set_defaults(handler=_export)
 
@@ -178,6 +185,7 @@ def _existing_store(url: str | None):
 def _report(args: argparse.Namespace) -> int:
     from storemood.analytics import report
 
+    args.format = output_format(args.format, args.out, REPORT_SUFFIXES, "table")
     with _existing_store(args.db) as store:
         engine = store.engine
         layouts = [Path(value) for value in args.stores if is_layout_file(value)]
@@ -240,10 +248,9 @@ def _compare(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from storemood.analytics.queries import count_visits
 
+    args.format = output_format(args.format, args.out, EXPORT_SUFFIXES, "csv")
     if args.format == "parquet" and args.out is None:
         raise UserError("--format parquet writes a file: give --out PATH")
-    if args.out is not None and args.out.is_dir():
-        raise UserError(f"--out {args.out} is a directory; give a file name")
     filters = _filters(args)
     with _existing_store(args.db) as store:
         total = count_visits(store.engine, filters)

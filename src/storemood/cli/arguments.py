@@ -60,6 +60,43 @@ def positive_int(text: str) -> int:
     return _number(text, int, lambda value: value > 0, "a whole number > 0")
 
 
+def fraction(text: str) -> float:
+    """Argument type for shares that may be zero but never the whole: 0 <= value < 1 (``--holdout``, ``--ema``)."""
+    return _number(text, float, lambda value: 0 <= value < 1, "a number from 0 up to, not including, 1")
+
+
+def factor(text: str) -> float:
+    """Argument type for multipliers that must shrink what they scale: 0 < value < 1 (``--plateau-factor``)."""
+    return _number(text, float, lambda value: 0 < value < 1, "a number between 0 and 1, both excluded")
+
+
+def port(text: str) -> int:
+    """Argument type for a TCP port to listen on: 1..65535."""
+    return _number(text, int, lambda value: 1 <= value <= 65535, "a port number from 1 to 65535")
+
+
+def output_format(given: str | None, out: Path | None, suffixes: dict[str, tuple[str, ...]], default: str) -> str:
+    """The format of a command's output: ``--format`` when given, else the one ``--out``'s extension names, else
+    ``default``. An ``--out`` that is a folder, has an unknown extension or one that contradicts ``--format`` is
+    refused, so a file never ends up holding something other than its name says.
+
+    >>> output_format(None, Path("visits.parquet"), {"csv": (".csv",), "parquet": (".parquet",)}, "csv")
+    'parquet'
+    """
+    if out is None:
+        return given or default
+    if out.is_dir():
+        raise UserError(f"--out {out} is a folder; give a file name")
+    suffix = out.suffix.lower()
+    named = next((name for name, known in suffixes.items() if suffix in known), None)
+    if named is None:
+        known = ", ".join(ext for exts in suffixes.values() for ext in exts)
+        raise UserError(f"--out {out.name}: unknown extension {suffix or '(none)'}; use one of {known}")
+    if given is not None and given != named:
+        raise UserError(f"--out {out.name} is a {named} name but --format is {given}: use {suffixes[given][0]}")
+    return named
+
+
 def add_engaged_after(parser: argparse.ArgumentParser) -> None:
     """The engagement threshold option, shared by ``report`` and ``serve`` so both count visits alike."""
     parser.add_argument(

@@ -18,6 +18,7 @@ from storemood.cli.arguments import (
     add_figure_options,
     engagement_threshold,
     figure_policy,
+    port,
     positive_float,
 )
 from storemood.errors import UserError
@@ -49,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="127.0.0.1",
         help="address to listen on; 0.0.0.0 for every interface, which needs a token (default: %(default)s)",
     )
-    parser.add_argument("--port", type=int, default=8000, help="TCP port to listen on (default: %(default)s)")
+    parser.add_argument("--port", type=port, default=8000, help="TCP port to listen on (default: %(default)s)")
     parser.add_argument(
         "--token-file",
         type=Path,
@@ -90,9 +91,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _check_port(host: str, port: int) -> None:
-    """A UserError when the port is out of range or already taken (found before the server starts)."""
-    if not 1 <= port <= 65535:
-        raise UserError(f"--port must be between 1 and 65535, not {port}")
+    """A UserError when the port is already taken (found before the server starts)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

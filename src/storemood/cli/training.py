@@ -7,7 +7,15 @@ import json
 import time
 from pathlib import Path
 
-from storemood.cli.arguments import positive_int
+from storemood.cli.arguments import (
+    factor,
+    fraction,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    probability,
+)
 
 CHECKPOINT_SUFFIXES = frozenset({".pt", ".pth"})
 DATA_HELP = (
@@ -46,8 +54,12 @@ def _register_data_info(subparsers: argparse._SubParsersAction) -> None:
     )
     _add_data_options(parser, "all", "classes to count: all (default), retail4, or a list like happy,sad")
     parser.add_argument("--out", type=Path, metavar="GRID_PNG", help="also save a grid of sample faces here")
-    parser.add_argument("--per-class", type=int, default=10, help="sample faces per class in the grid (default 10)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for picking the sample faces (default 0)")
+    parser.add_argument(
+        "--per-class", type=positive_int, default=10, help="sample faces per class in the grid (default 10)"
+    )
+    parser.add_argument(
+        "--seed", type=non_negative_int, default=0, help="seed for picking the sample faces (default 0)"
+    )
     parser.set_defaults(handler=_data_info)
 
 
@@ -80,7 +92,7 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--ferplus-blend",
-        type=float,
+        type=probability,
         default=0.0,
         metavar="W",
         help="mix this share (0-1) of the FER+ vote distribution from FER_PLUS_CSV into each training face's own "
@@ -103,7 +115,7 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--epochs", type=positive_int, default=40, help="maximum epochs (default 40)")
     parser.add_argument("--batch-size", type=positive_int, default=128, help="images per step (default 128)")
-    parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 2e-3)")
+    parser.add_argument("--lr", type=positive_float, default=2e-3, help="peak learning rate (default 2e-3)")
     parser.add_argument(
         "--optimizer",
         choices=["adamw", "sgd"],
@@ -118,47 +130,49 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--holdout",
-        type=float,
+        type=fraction,
         default=0.0,
         metavar="SHARE",
         help="hold out this share (e.g. 0.1) of the training split, stratified and seeded, to drive the plateau "
         "schedule (validation never does); default 0: none",
     )
     parser.add_argument(
-        "--plateau-factor", type=float, default=0.75, help="plateau: learning-rate multiplier (default 0.75)"
+        "--plateau-factor", type=factor, default=0.75, help="plateau: learning-rate multiplier (default 0.75)"
     )
     parser.add_argument(
         "--plateau-patience",
-        type=int,
+        type=positive_int,
         default=5,
         help="plateau: epochs without a better holdout accuracy before lowering the rate (default 5)",
     )
     parser.add_argument(
         "--weight-decay",
-        type=float,
+        type=non_negative_float,
         default=5e-4,
         help="weight decay on conv and linear weights: AdamW's decoupled decay, SGD's L2 (default 5e-4)",
     )
     parser.add_argument(
         "--ema",
-        type=float,
+        type=fraction,
         default=0.0,
         metavar="DECAY",
         help="keep a moving average of the weights with this per-step decay (e.g. 0.999) and validate and "
         "export it instead of the trained weights; 0 (default) turns it off",
     )
-    parser.add_argument("--label-smoothing", type=float, default=0.1, help="label smoothing (default 0.1)")
-    parser.add_argument("--mixup", type=float, default=0.0, help="mixup Beta alpha; 0 (default) turns it off")
+    parser.add_argument("--label-smoothing", type=fraction, default=0.1, help="label smoothing (default 0.1)")
+    parser.add_argument(
+        "--mixup", type=non_negative_float, default=0.0, help="mixup Beta alpha; 0 (default) turns it off"
+    )
     parser.add_argument("--class-weights", action="store_true", help="weight rare classes by inverse frequency")
-    parser.add_argument("--patience", type=int, default=10, help="early-stopping patience in epochs")
+    parser.add_argument("--patience", type=positive_int, default=10, help="early-stopping patience in epochs")
     parser.add_argument("--int8", action="store_true", help="also quantize the exported model to int8")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads; 0 uses all cores")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
+    parser.add_argument("--threads", type=non_negative_int, default=0, help="CPU threads; 0 uses all cores")
     parser.add_argument("--out", type=Path, default=Path("runs/latest"), help="output folder (default runs/latest)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     parser.add_argument(
         "--time-limit",
-        type=float,
+        type=non_negative_float,
         default=0.0,
         metavar="MINUTES",
         help="stop after the epoch that passes this many minutes, checkpoints written (--resume continues); "
@@ -177,20 +191,10 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.soft_labels and not args.labels:
         raise UserError("--soft-labels needs --labels (a FER+ votes file)")
-    if not 0 <= args.ferplus_blend <= 1:
-        raise UserError(f"--ferplus-blend is a share between 0 and 1, not {args.ferplus_blend}")
-    if not 0 <= args.ema < 1:
-        raise UserError(f"--ema is a per-step decay between 0 and 1 (e.g. 0.999), not {args.ema}")
-    if args.weight_decay < 0:
-        raise UserError(f"--weight-decay cannot be negative ({args.weight_decay})")
-    if not 0 <= args.holdout < 1:
-        raise UserError(f"--holdout is a share of the training split between 0 and 1, not {args.holdout}")
     if args.schedule == "plateau" and not args.holdout:
         raise UserError("--schedule plateau needs --holdout (e.g. 0.1): a slice of the training split drives it")
-    if not 0 < args.plateau_factor < 1:
-        raise UserError(f"--plateau-factor is a multiplier between 0 and 1, not {args.plateau_factor}")
-    if args.time_limit < 0:
-        raise UserError(f"--time-limit cannot be negative ({args.time_limit})")
+    if args.out.exists() and not args.out.is_dir():
+        raise UserError(f"--out {args.out} is a file; training writes a folder of outputs there")
     if args.ferplus_blend and not args.ferplus:
         raise UserError("--ferplus-blend needs --ferplus (a FER+ votes file)")
     # Checked before the training images are read (half a minute for FER2013), not after.
@@ -251,7 +255,7 @@ def _register_evaluate(subparsers: argparse._SubParsersAction) -> None:
         help="which part of DATA: train, val, test, or all (data without splits); default: val, else test, else all",
     )
     parser.add_argument("--tta", action="store_true", help="average each face's output with its mirror image's")
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads; 0 uses all cores")
+    parser.add_argument("--threads", type=non_negative_int, default=0, help="CPU threads; 0 uses all cores")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     parser.set_defaults(handler=_evaluate)
 

@@ -11,7 +11,13 @@ import json
 import sys
 from pathlib import Path
 
-from storemood.cli.arguments import non_negative_float, positive_float, probability, utc_time
+from storemood.cli.arguments import (
+    non_negative_float,
+    positive_float,
+    positive_int,
+    probability,
+    utc_time,
+)
 from storemood.defaults import DETECTOR_NAMES
 from storemood.errors import EXIT_FAILURE, UserError
 from storemood.pipeline.options import RunOptions
@@ -67,7 +73,7 @@ def _add_model_options(parser: argparse.ArgumentParser, layout: bool) -> None:
     )
     parser.add_argument(
         "--min-face",
-        type=int,
+        type=positive_int,
         metavar="PX",
         help=f"ignore faces smaller than this {_default(RunOptions.min_face, key('detect.min_face'))}",
     )
@@ -79,7 +85,10 @@ def _add_model_options(parser: argparse.ArgumentParser, layout: bool) -> None:
         + _default(RunOptions.score_threshold, key("detect.score_threshold")),
     )
     parser.add_argument(
-        "--threads", type=int, metavar="N", help=f"CPU threads for the models {_default(RunOptions.threads)}"
+        "--threads",
+        type=positive_int,
+        metavar="N",
+        help=f"CPU threads for the models {_default(RunOptions.threads)}",
     )
     parser.add_argument(
         "--mirror",
@@ -167,19 +176,19 @@ def _register_run(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--show", action="store_true", help="show the annotated frames in a window (needs a display)")
     parser.add_argument(
-        "--every", type=int, metavar="N", help=f"analyse every N-th frame only {_default(RunOptions.every)}"
+        "--every", type=positive_int, metavar="N", help=f"analyse every N-th frame only {_default(RunOptions.every)}"
     )
-    parser.add_argument("--max-frames", type=int, metavar="N", help="stop after reading N frames")
+    parser.add_argument("--max-frames", type=positive_int, metavar="N", help="stop after reading N frames")
     parser.add_argument(
         "--classify-hz",
-        type=float,
+        type=non_negative_float,
         metavar="HZ",
         help="re-read each tracked face's expression this often per second; new faces are read at once; "
         f"0 reads every face on every frame {_default(f'{RunOptions.classify_hz:g}', 'classify.hz')}",
     )
     parser.add_argument(
         "--half-life",
-        type=float,
+        type=non_negative_float,
         metavar="S",
         help="smoothing half-life of each track's probabilities in seconds; 0 turns smoothing off "
         + _default(f"{RunOptions.half_life:g}"),
@@ -235,15 +244,9 @@ def _register_demo(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=demo)
 
 
-def _check_positive(**values: float | None) -> None:
-    for name, value in values.items():
-        if value is not None and value < 1:
-            raise UserError(f"--{name.replace('_', '-')} must be at least 1, not {value}")
-
-
 def detect(args: argparse.Namespace) -> int:
     """Handler of ``storemood detect``."""
-    from storemood.pipeline.annotate import write_annotated_images
+    from storemood.pipeline.annotate import annotated_targets, write_annotated_images
     from storemood.pipeline.options import run_options
     from storemood.pipeline.retail import camera_analysis, camera_zones
     from storemood.vision.classifier import EmotionClassifier
@@ -254,11 +257,12 @@ def detect(args: argparse.Namespace) -> int:
         raise UserError("--camera needs --store (the layout the camera belongs to)")
     options = run_options(camera_analysis(args.store, args.camera), _flags(args))
     check_images_exist(args.images)
+    targets = annotated_targets(args.images, args.annotate) if args.annotate else []
     classifier = EmotionClassifier(options.model, threads=options.threads, mirror=options.mirror)
     detector = create_detector(options.detector, options.min_face, options.score_threshold, options.threads)
     results = [analyse_image(path, detector, classifier) for path in args.images]
     if args.annotate:
-        write_annotated_images(results, args.annotate, camera_zones(args.store, args.camera))
+        write_annotated_images(results, targets, camera_zones(args.store, args.camera))
     if args.json:
         print(json.dumps([result.to_dict() for result in results]))
     else:
@@ -270,7 +274,6 @@ def detect(args: argparse.Namespace) -> int:
 def _flags(args: argparse.Namespace) -> dict:
     """The RunOptions fields given on the command line (None where a flag was left out)."""
     flags = {name: getattr(args, name, None) for name in OPTION_FLAGS}
-    _check_positive(**{name: flags[name] for name in ("every", "max_frames", "min_face", "threads")})
     return {**flags, "progress": False if getattr(args, "quiet", False) else None}
 
 

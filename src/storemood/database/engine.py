@@ -56,6 +56,11 @@ def create_db_engine(url: str | None = None) -> Engine:
         return sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
     except (ArgumentError, NoSuchModuleError, ValueError) as error:
         raise UserError(f"not a usable database URL {safe_url(url)}: {error}") from None
+    except ImportError as error:
+        raise UserError(
+            f"the driver for database URL {safe_url(url)} is not installed ({error.name or error}); install it "
+            "with pip, or use sqlite:/// or postgresql+psycopg://"
+        ) from None
 
 
 def _sqlite_engine(parsed: sa.URL) -> Engine:

@@ -174,21 +174,30 @@ def draw_legend(canvas: np.ndarray, classes: Sequence[str], style: Style) -> Non
         cv2.putText(canvas, name, origin, FONT, style.font_scale, color, style.text_line, cv2.LINE_AA)
 
 
-def write_annotated_images(results: Sequence[ImageFaces], out: Path, zones: Sequence[Zone] = ()) -> list[Path]:
-    """Write each analysed image with its faces (and ``zones``) drawn: to ``out`` for one image, else into
-    folder ``out``."""
+def annotated_targets(images: Sequence[Path], out: Path) -> list[Path]:
+    """Where ``detect --annotate out`` writes each image: ``out`` itself for one image given a file name, else
+    ``<name>.annotated.png`` in folder ``out``. Checked before any image is analysed, so a bad name costs nothing.
+    """
     out = Path(out)
-    if len(results) == 1 and out.suffix:
+    if len(images) == 1 and out.suffix and not out.is_dir():
+        if not cv2.haveImageWriter(str(out)):
+            raise UserError(f"--annotate {out.name}: not an image type OpenCV can write; use .png or .jpg")
         targets = [out]
+    elif out.exists() and not out.is_dir():
+        raise UserError(f"--annotate {out} is a file; with several images give a folder")
     else:
-        out.mkdir(parents=True, exist_ok=True)
-        targets = [out / f"{result.path.stem}.annotated.png" for result in results]
-    for result, target in zip(results, targets, strict=True):
-        if not target.parent.is_dir():
-            raise UserError(f"folder {target.parent} for --annotate does not exist")
-        if not cv2.imwrite(str(target), draw_faces(result.image, result.faces, result.classes, zones)):
-            raise UserError(f"cannot write {target} (unknown image type?)")
+        targets = [out / f"{Path(image).stem}.annotated.png" for image in images]
+    if not (out.is_dir() or out.parent.is_dir()):
+        raise UserError(f"folder {out.parent} for --annotate does not exist")
     return targets
+
+
+def write_annotated_images(results: Sequence[ImageFaces], targets: Sequence[Path], zones: Sequence[Zone] = ()) -> None:
+    """Write each analysed image with its faces (and ``zones``) drawn to its target (:func:`annotated_targets`)."""
+    for result, target in zip(results, targets, strict=True):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not cv2.imwrite(str(target), draw_faces(result.image, result.faces, result.classes, zones)):
+            raise UserError(f"cannot write {target}")
 
 
 class AnnotatedVideoWriter:
