@@ -10,7 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from storemood.database.engine import DatabaseUnavailable, create_db_engine, safe_url
+from storemood.database.engine import DatabaseUnavailable, create_db_engine
+from storemood.errors import first_line
+from storemood.urls import mask_url
 
 
 @contextmanager
@@ -27,8 +29,7 @@ def scratch_schema(server_url: str, prefix: str = "storemood_scratch") -> Iterat
             connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     except OperationalError as error:
         engine.dispose()
-        reason = (str(error.orig or error).strip().splitlines() or [type(error).__name__])[0]
-        raise DatabaseUnavailable(f"cannot reach database {safe_url(server_url)}: {reason}") from None
+        raise DatabaseUnavailable(f"cannot reach database {mask_url(server_url)}: {first_line(error)}") from None
     try:
         yield (
             make_url(server_url)

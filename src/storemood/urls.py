@@ -5,14 +5,18 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 
-def mask_url(url: str) -> str:
-    """The URL with any password replaced by ``***``, fit for messages, logs and summaries.
+def mask_url(url: object) -> str:
+    """The URL (a string, or a SQLAlchemy URL) with any password replaced by ``***``, fit for messages, logs
+    and summaries.
 
     >>> mask_url("rtsp://admin:hunter2@10.0.0.5/stream")
     'rtsp://admin:***@10.0.0.5/stream'
+    >>> mask_url("postgresql+psycopg://storemood:secret@db.example/chain")
+    'postgresql+psycopg://storemood:***@db.example/chain'
     >>> mask_url("video.mp4")
     'video.mp4'
     """
+    url = str(url)  # a SQLAlchemy URL prints its password as *** already
     try:
         parts = urlsplit(url)
         password = parts.password

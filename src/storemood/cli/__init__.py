@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from storemood import __version__
 from storemood.cli import analytics, serve, training, vision
 from storemood.cli.examples import add_examples
-from storemood.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError
+from storemood.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError, first_line
 
 
 class _Parser(argparse.ArgumentParser):
@@ -71,5 +71,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # the last line of defence: one line, not a traceback
         if os.environ.get("STOREMOOD_DEBUG"):
             raise
-        print(f"storemood {args.command}: failed: {type(error).__name__}: {error}", file=sys.stderr)
+        print(f"storemood {args.command}: failed: {type(error).__name__}: {first_line(error)}", file=sys.stderr)
         return EXIT_FAILURE

@@ -12,6 +12,7 @@ from storemood.cli.arguments import (
     fraction,
     non_negative_float,
     non_negative_int,
+    output_format,
     positive_float,
     positive_int,
     probability,
@@ -63,6 +64,10 @@ def _register_data_info(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_data_info)
 
 
+GRID_SUFFIXES = {"png": (".png",), "jpeg": (".jpg", ".jpeg"), "svg": (".svg",), "pdf": (".pdf",)}
+"""What ``data-info --out`` may end in (image types matplotlib writes)."""
+
+
 def _data_info(args: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -70,6 +75,7 @@ def _data_info(args: argparse.Namespace) -> int:
     from storemood.data.summary import counts_table, sample_grid
     from storemood.emotions import resolve_classes
 
+    output_format(None, args.out, GRID_SUFFIXES, "png")  # a bad --out is refused before the faces are read
     splits = read_labelled(args.data, resolve_classes(args.classes), 48, args.labels)
     Console().print(counts_table(splits, title=f"faces in {args.data}"))
     if args.out:

@@ -18,8 +18,9 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from storemood.database.sqlite_functions import register_sqlite_functions
-from storemood.errors import UserError
+from storemood.errors import UserError, first_line
 from storemood.paths import default_db_url
+from storemood.urls import mask_url
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,10 @@ def create_db_engine(url: str | None = None) -> Engine:
         connect_args = {"connect_timeout": CONNECT_TIMEOUT_S} if parsed.get_backend_name() == "postgresql" else {}
         return sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
     except (ArgumentError, NoSuchModuleError, ValueError) as error:
-        raise UserError(f"not a usable database URL {safe_url(url)}: {error}") from None
+        raise UserError(f"not a usable database URL {mask_url(url)}: {error}") from None
     except ImportError as error:
         raise UserError(
-            f"the driver for database URL {safe_url(url)} is not installed ({error.name or error}); install it "
+            f"the driver for database URL {mask_url(url)} is not installed ({error.name or error}); install it "
             "with pip, or use sqlite:/// or postgresql+psycopg://"
         ) from None
 
@@ -100,7 +101,7 @@ def _migrated(engine: Engine) -> Engine:
         migrate(engine)
     except OperationalError as error:
         engine.dispose()
-        raise DatabaseUnavailable(f"cannot reach database {safe_url(engine.url)}: {first_line(error)}") from None
+        raise DatabaseUnavailable(f"cannot reach database {mask_url(engine.url)}: {first_line(error)}") from None
     return engine
 
 
@@ -137,21 +138,3 @@ def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def safe_url(url: str | sa.URL) -> str:
-    """The URL with any password masked, fit for messages and logs.
-
-    >>> safe_url("postgresql://storemood:secret@db.example/chain")
-    'postgresql://storemood:***@db.example/chain'
-    """
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<malformed URL>"
-
-
-def first_line(error: BaseException) -> str:
-    """The driver's own first line of an error (never SQL text or parameters), for messages and logs."""
-    text = str(getattr(error, "orig", None) or error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

@@ -20,10 +20,10 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
-from storemood.database.engine import DatabaseUnavailable, create_db_engine, first_line, safe_url
+from storemood.database.engine import DatabaseUnavailable, create_db_engine
 from storemood.database.event_table import EventTable
 from storemood.delivery.outbox import Row
-from storemood.errors import UserError
+from storemood.errors import UserError, first_line
 from storemood.urls import mask_url
 
 SEND_TIMEOUT_S = 10.0
@@ -101,7 +101,7 @@ class DatabaseDestination:
             self._table = None
 
     def __str__(self) -> str:
-        return f"database {safe_url(self.url or 'default')}"
+        return f"database {mask_url(self.url or 'default')}"
 
 
 class MqttDestination:

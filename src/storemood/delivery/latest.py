@@ -16,8 +16,8 @@ from collections.abc import Callable
 from sqlalchemy.exc import SQLAlchemyError
 
 from storemood.database.camera_table import CameraTable
-from storemood.database.engine import first_line, open_database
-from storemood.errors import UserError
+from storemood.database.engine import open_database
+from storemood.errors import UserError, first_line
 
 log = logging.getLogger(__name__)
 
