@@ -30,6 +30,7 @@ BAD_VALUES = [
     ["train", "--ema", "-0.5", "data"],
     ["train", "--label-smoothing", "inf", "data"],
     ["train", "--mixup", "-1", "data"],
+    ["train", "--weight-decay", "-1", "data"],
     ["train", "--plateau-factor", "1.5", "data"],
     ["train", "--patience", "0", "data"],
     ["train", "--threads", "-2", "data"],

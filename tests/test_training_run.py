@@ -171,13 +171,9 @@ def test_training_with_ferplus_blend_in_bf16_records_both(fer_small, tmp_path):
     assert (config.ferplus_blend, config.ferplus, config.precision) == (0.5, str(votes), "bf16")
 
 
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [(["--ferplus-blend", "1.5"], "between 0 and 1"), (["--ferplus-blend", "0.5"], "needs --ferplus")],
-)
-def test_bad_ferplus_blend_options_are_refused(fer_small, tmp_path, capsys, argv, message):
-    assert main(["train", str(fer_small), *argv, "--out", str(tmp_path)]) == 2
-    assert message in capsys.readouterr().err
+def test_ferplus_blend_without_votes_is_refused(fer_small, tmp_path, capsys):
+    assert main(["train", str(fer_small), "--ferplus-blend", "0.5", "--out", str(tmp_path)]) == 2
+    assert "needs --ferplus" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -93,15 +93,7 @@ def test_the_plateau_schedule_lowers_the_rate_when_the_metric_stalls():
     assert rates == pytest.approx([0.1] * 7 + [0.075] * 2)
 
 
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["--schedule", "plateau"], "needs --holdout"),
-        (["--holdout", "1.5"], "between 0 and 1"),
-        (["--plateau-factor", "2"], "--plateau-factor"),
-        (["--time-limit", "-1"], "negative"),
-    ],
-)
-def test_bad_teacher_options_are_refused(tmp_path, capsys, argv, message):
-    assert main(["train", str(tmp_path / "no-such-data"), *argv, "--out", str(tmp_path / "run")]) == 2
-    assert message in capsys.readouterr().err
+def test_plateau_schedule_without_holdout_is_refused(tmp_path, capsys):
+    argv = ["train", str(tmp_path / "no-such-data"), "--schedule", "plateau", "--out", str(tmp_path / "run")]
+    assert main(argv) == 2
+    assert "needs --holdout" in capsys.readouterr().err
