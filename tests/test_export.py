@@ -69,7 +69,7 @@ def test_parquet_export_reads_back_the_same_rows(tmp_path, db_url):
     ("argv", "reason"),
     [
         (["--format", "parquet"], "give --out"),
-        (["--out", "."], "is a directory"),
+        (["--out", "."], "is a folder"),
         (["--since", "2026-12-02", "--until", "2026-12-01"], "--since must be earlier"),
     ],
 )
