@@ -21,6 +21,7 @@ from storemood.analytics import queries, significance
 from storemood.analytics.queries import Filters
 from storemood.api.app import create_app
 from storemood.api.params import MAX_PAGE_SIZE
+from storemood.api.routes import LISTING_SORTS
 from storemood.api.settings import ApiSettings
 from storemood.database.engine import create_db_engine
 from storemood.database.event_table import EventTable
@@ -32,6 +33,7 @@ TOKEN = "api-test-token-0123456789"
 #: Covers every generated event (they start at EPOCH and last three days).
 WINDOW = {"since": EPOCH.isoformat(), "until": (EPOCH + timedelta(days=4)).isoformat()}
 ALL = Filters(since=EPOCH, until=EPOCH + timedelta(days=4))
+POLICY_FIELDS = ("min_visits", "min_group", "shares_method")
 
 
 @pytest.fixture(scope="module")
@@ -190,6 +192,7 @@ def test_csv_has_the_json_rows(client):
         ("/api/aggregates/product", {"sort": "visits; drop table events"}, "sort"),
         ("/api/aggregates/product", {"format": "xml"}, "format"),
         ("/api/products", {"since": "yesterday"}, "since"),
+        ("/api/products", {"since": "1793491200"}, "since"),  # ISO 8601 only, not Unix time
         ("/api/products", {"since": "2026-11-03", "until": "2026-11-02"}, "until"),
         ("/api/products", {"since": "2020-01-01", "until": "2026-11-02"}, "since"),
         ("/api/products", {"store": "x" * 201}, "store"),
@@ -205,6 +208,72 @@ def test_bad_input_is_422_naming_the_field(client, path, params, field):
     body = response.json()
     assert field in {str(part) for problem in body["detail"] for part in problem["loc"]}
     assert body["message"].startswith(field) or f"{field}:" in body["message"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"until": "0001-01-01T00:00:00+05:00"}, {"until": "0001-01-02"}, {"since": "9999-12-31T23:00:00-05:00"}],
+)
+def test_bounds_at_the_ends_of_the_calendar_are_empty_ranges_not_errors(client, params):
+    response = client.get("/api/products", params=params)
+    assert response.status_code == 200 and response.json()["rows"] == []
+
+
+def test_sorting_by_a_grouping_the_rows_lack_keeps_their_order(client):
+    natural = get(client, "/api/aggregates/hour")["rows"]
+    assert get(client, "/api/aggregates/hour", sort="-product")["rows"] == natural
+
+
+def test_bodies_keep_the_field_order_of_the_analytics_rows(client, store):
+    """Responses are validated against their models, and still read as the analytics layer wrote them: the
+    grouping key first, every field where it was."""
+    for by in ("product", "store", "hour"):
+        row = get(client, f"/api/aggregates/{by}")["rows"][0]
+        assert list(row) == list(queries.aggregate(store.engine, by, ALL)[0].to_dict(by))
+    a, b = sorted({event.product for event in EVENTS})[:2]
+    response = client.get("/api/compare", params={**WINDOW, "a": a, "b": b})
+    expected = significance.compare(store.engine, a, b, "product", ALL).to_dict()
+    assert response.text == json.dumps(roundtrip(expected), separators=(",", ":"))
+    assert list(get(client, "/api/overview")) == ["period", "summary", "top", "bottom", *POLICY_FIELDS]
+    assert list(get(client, "/api/valence-over-time", series="zone")["rows"][0]) == [
+        *("time", "zone", "visits", "valence", "valence_ci95")
+    ]
+
+
+def test_a_body_that_breaks_its_model_is_a_500_not_sent(client, monkeypatch):
+    monkeypatch.setattr(queries, "change_marker", lambda _bind: ("many", 1))
+    response = client.get("/api/status")
+    assert response.status_code == 500 and "many" not in response.text
+
+
+def test_the_schema_states_each_constraint_status_and_content_type(store):
+    schema = TestClient(create_app(store.engine, ApiSettings(max_range_days=30))).get("/openapi.json").json()
+    products = schema["paths"]["/api/products"]["get"]
+    parameters = {parameter["name"]: parameter["schema"] for parameter in products["parameters"]}
+    assert parameters["limit"]["maximum"] == MAX_PAGE_SIZE and parameters["offset"]["minimum"] == 0
+    assert parameters["store"]["items"]["maxLength"] == 200 and parameters["store"]["maxItems"] == 50
+    assert set(parameters["sort"]["enum"]) == {f"{sign}{field}" for field in LISTING_SORTS for sign in ("", "-")}
+    assert "UTC" in schema["components"]["schemas"]["TimeZone"]["enum"]
+    assert not [name for name, value in parameters.items() if "anyOf" in value]  # a query string has no null
+    assert set(products["responses"]["200"]["content"]) == {"application/json", "text/csv"}
+    assert {"414", "422", "431", "503"} <= set(products["responses"])
+    assert "404" in schema["paths"]["/api/compare"]["get"]["responses"]
+    assert "403" in schema["paths"]["/api/visits"]["get"]["responses"]
+    assert "at most 30 days" in schema["info"]["description"]
+
+
+def test_the_security_scheme_is_declared_only_where_a_token_is_required(store):
+    def schema(token: str | None) -> dict:
+        return TestClient(create_app(store.engine, ApiSettings(token=token))).get("/openapi.json").json()
+
+    open_api, closed = schema(None), schema(TOKEN)
+    operations = [path["get"] for path in open_api["paths"].values()]
+    assert not [op for op in operations if "security" in op or "401" in op["responses"]]
+    assert "securitySchemes" not in open_api.get("components", {})
+    assert "without an API token" in open_api["info"]["description"]
+    products = closed["paths"]["/api/products"]["get"]
+    assert products["security"] == [{"HTTPBearer": []}] and "401" in products["responses"]
+    assert "security" not in closed["paths"]["/api/health"]["get"]
 
 
 def test_a_request_without_since_covers_the_longest_allowed_range(store):

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 
+from storemood.api.app import MAX_TARGET_BYTES
+from storemood.api.params import MAX_FILTER_VALUES, MAX_VALUE_LENGTH
 from storemood.database.engine import open_database
 from test_dashboard import serve
+
+FILTERS = ("store", "camera", "zone", "product", "brand")
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +50,18 @@ def _raw_status(base: str, request: bytes) -> int:
 
 
 def test_oversized_requests_get_414_and_431(base):
-    long_target = b"GET /api/aggregates/product?product=" + b"x" * 20000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    long_target = b"GET /api/aggregates/product?product=" + b"x" * MAX_TARGET_BYTES + b" HTTP/1.1\r\nHost: x\r\n\r\n"
     assert _raw_status(base, long_target) == 414
     big_headers = b"GET /api/health HTTP/1.1\r\nHost: x\r\n" + b"X-Padding: " + b"y" * 30000 + b"\r\n\r\n"
     assert _raw_status(base, big_headers) == 431
     assert _raw_status(base, b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n") == 200
+
+
+def test_the_longest_query_the_schema_allows_is_served(base):
+    """Every filter full of the longest values, each character four UTF-8 bytes: within the schema, so
+    answered (no 414)."""
+    value = "\U0001f600" * MAX_VALUE_LENGTH
+    query = urlencode([(name, value) for name in FILTERS for _ in range(MAX_FILTER_VALUES)])
+    assert len(query) > MAX_TARGET_BYTES // 2
+    request = f"GET /api/products?{query} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    assert _raw_status(base, request) == 200

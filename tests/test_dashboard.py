@@ -18,6 +18,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -131,27 +132,31 @@ def free_port() -> int:
 
 @contextmanager
 def serve(url: str, token: str | None = None, *options: str) -> Iterator[str]:
-    """Run `storemood serve` (with ``options``) in a child process; yields its base URL and stops it afterwards."""
+    """Run `storemood serve` (with ``options``) in a child process; yields its base URL and stops it afterwards.
+
+    Its log goes to a file: a pipe nobody reads would stall the server once its access log fills the pipe."""
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key != "STOREMOOD_API_TOKEN"}
     if token:
         env["STOREMOOD_API_TOKEN"] = token
     command = [sys.executable, "-m", "storemood", "serve", "--db", url, "--port", str(port), *options]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                if process.poll() is not None:
-                    pytest.fail(f"storemood serve exited: {process.stdout.read()}")
-                time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(100):
+                try:
+                    if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    if process.poll() is not None:
+                        log.seek(0)
+                        pytest.fail(f"storemood serve exited: {log.read()}")
+                    time.sleep(0.2)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

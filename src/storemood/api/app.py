@@ -27,7 +27,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from storemood import __version__
-from storemood.api import routes
+from storemood.api import models, routes
+from storemood.api.params import LONGEST_QUERY_BYTES
 from storemood.api.settings import ApiSettings
 
 log = logging.getLogger(__name__)
@@ -45,21 +46,33 @@ DOCS_CSP = (
 )
 #: Sent with every response: no content-type guessing, never inside another site's frame.
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
-#: The longest request target (path and query) and the most header bytes a request may carry; the server
-#: (``storemood serve``) lets larger requests through to :class:`RequestLimits`, which answers 414 or 431.
-MAX_TARGET_BYTES = 8192
+#: The longest request target (path and query: room for the longest query the parameters' schema allows)
+#: and the most header bytes a request may carry; the server (``storemood serve``) lets larger requests
+#: through to :class:`RequestLimits`, which answers 414 or 431.
+MAX_TARGET_BYTES = LONGEST_QUERY_BYTES + 1024
 MAX_HEADER_BYTES = 16384
 
 _bearer = HTTPBearer(auto_error=False, description="the API token the server was started with")
+#: Answers of the app itself rather than of one endpoint, documented on every endpoint they can come from.
+REQUEST_LIMIT_ERRORS = {
+    414: {"model": models.ErrorOut, "description": f"the path and query are longer than {MAX_TARGET_BYTES} bytes"},
+    431: {"model": models.ErrorOut, "description": f"the headers are larger than {MAX_HEADER_BYTES} bytes"},
+}
+DATABASE_ERRORS = {503: {"model": models.ErrorOut, "description": "the database cannot be reached; try again later"}}
+TOKEN_ERRORS = {
+    401: {
+        "model": models.ErrorOut,
+        "description": "the `Authorization: Bearer <token>` header is missing or holds another token",
+        "headers": {"WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}},
+    }
+}
 
 
 def require_token(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> None:
-    """401 unless the request carries the server's token (a no-op when the server has none)."""
+    """401 unless the request carries the server's token (installed only on a server that has one)."""
     expected = request.app.state.settings.token
-    if expected is None:
-        return
     given = credentials.credentials if credentials else ""
     if not secrets.compare_digest(given.encode(), expected.encode()):
         raise HTTPException(
@@ -80,24 +93,29 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
     >>> client.get("/api/aggregates/product").json()["rows"]
     []
     """
+    settings = settings or ApiSettings()
     app = FastAPIOffline(
-        title="storemood",
-        version=__version__,
-        description="Shopper reactions to products and brands: visits, dwell, emotion shares and valence "
-        "from in-store cameras. Data endpoints need `Authorization: Bearer <token>` when the server has a "
-        "token. Every table takes `offset`, `limit`, `sort` and `format=csv`.",
-        static_url="/static-docs",
+        title="storemood", version=__version__, description=_description(settings), static_url="/static-docs"
     )
     app.state.engine = engine
-    app.state.settings = settings or ApiSettings()
-    app.include_router(routes.public)
-    app.include_router(routes.router, dependencies=[Depends(require_token)])
+    app.state.settings = settings
+    generate_schema = app.openapi
+    app.openapi = lambda: _query_without_null(generate_schema())
+    app.include_router(routes.public, responses=REQUEST_LIMIT_ERRORS)
+    if settings.token is None:
+        app.include_router(routes.router, responses=REQUEST_LIMIT_ERRORS | DATABASE_ERRORS)
+    else:
+        app.include_router(
+            routes.router,
+            dependencies=[Depends(require_token)],
+            responses=TOKEN_ERRORS | REQUEST_LIMIT_ERRORS | DATABASE_ERRORS,
+        )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_api_route("/", dashboard, include_in_schema=False)
-    if app.state.settings.cors_origins:
+    if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=list(app.state.settings.cors_origins),
+            allow_origins=list(settings.cors_origins),
             allow_methods=["GET"],
             allow_headers=["Authorization"],
         )
@@ -107,6 +125,41 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(Exception, _internal_error)
     return app
+
+
+def _description(settings: ApiSettings) -> str:
+    """The API's description in ``/openapi.json``: what it serves, how this server is secured, and the rules
+    that tie parameters together (which a parameter's schema cannot state)."""
+    access = (
+        "This server has an API token: every data endpoint needs `Authorization: Bearer <token>` and answers "
+        "401 without it."
+        if settings.token
+        else "This server runs without an API token, which `storemood serve` allows on loopback addresses only: "
+        "no endpoint needs authentication, and none declares a security scheme."
+    )
+    return (
+        "Shopper reactions to products and brands: visits, dwell, emotion shares and valence from in-store "
+        f"cameras. {access} `/api/health` and `/api/meta` show no data and never need a token.\n\n"
+        "Every table takes `offset`, `limit` and `format=csv` (the same rows as a CSV download), and `sort` "
+        "where the table can be sorted. Two rules tie the filters together: `since` must be earlier than "
+        f"`until`, and the range may span at most {settings.max_range_days:g} days (a request without `since` "
+        "covers that many days back from `until`, or from now); a request that breaks one gets 422."
+    )
+
+
+def _query_without_null(schema: dict) -> dict:
+    """``schema`` with the ``null`` branch taken out of every optional query parameter (FastAPI writes
+    ``anyOf: [<type>, {"type": "null"}]`` for ``X | None``): a query string cannot carry null, an absent
+    parameter is what ``required: false`` says, and clients then see the parameter's one real type."""
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for parameter in operation.get("parameters", []):
+                branches = parameter["schema"].get("anyOf", [])
+                kept = [branch for branch in branches if branch != {"type": "null"}]
+                if parameter["in"] == "query" and len(branches) == 2 and len(kept) == 1:
+                    parameter["schema"] = {key: value for key, value in parameter["schema"].items() if key != "anyOf"}
+                    parameter["schema"].update(kept[0])
+    return schema
 
 
 class SecurityHeaders:

@@ -1,20 +1,67 @@
-"""Response shapes, declared so that ``/openapi.json`` documents them and clients can rely on them.
+"""Response shapes: ``/openapi.json`` documents them and FastAPI validates every JSON body against them.
 
 Aggregate rows are those of ``storemood report --format json``: the grouping key under its own name
 (``"product": "SKU-1"``, ``"brand": ...``, ``"hour": ...``), then the figures. That key varies with the
-grouping, so the row models allow extra fields.
+grouping, so the row models allow extra fields. Bodies keep the order of the fields the analytics layer
+gives (:class:`Out`), so validating them changes nothing a client sees: the key stays first.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_serializer, model_validator
 
 Interval = tuple[float, float]
 
 
-class AggregateRowOut(BaseModel):
+class Out(BaseModel):
+    """A response model that serialises its fields in the order they were given, not the declared one."""
+
+    _given_order: tuple[str, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _remember_order(cls, data: Any, handler) -> Out:
+        model = handler(data)
+        if isinstance(data, dict):
+            model._given_order = tuple(data)
+        return model
+
+    @model_serializer(mode="wrap")
+    def _in_given_order(self, handler):
+        data = handler(self)
+        return {**{name: data[name] for name in self._given_order if name in data}, **data}
+
+
+class ErrorOut(Out):
+    """What went wrong, in one line."""
+
+    detail: str
+
+
+class FieldProblemOut(Out):
+    """One invalid parameter, as FastAPI reports it (``input`` and ``ctx`` when pydantic adds them)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    loc: list[str | int] = Field(description="where: `query` or `path`, then the parameter's name")
+    msg: str
+    type: str
+
+
+class ValidationProblemOut(Out):
+    """The request's parameters are invalid: ``message`` names each bad one in one line."""
+
+    detail: list[FieldProblemOut]
+    message: str
+
+
+class HealthOut(Out):
+    status: Literal["ok"]
+
+
+class AggregateRowOut(Out):
     """Figures of one group of visits; the group's key is the extra field named after the grouping.
 
     A group of fewer visits than the minimum group size (k) has ``suppressed: true`` and every figure but
@@ -43,13 +90,13 @@ class AggregateRowOut(BaseModel):
     suppressed: bool = Field(description="fewer visits than the minimum group size: no figure shown")
 
 
-class _Policy(BaseModel):
+class _Policy(Out):
     min_visits: int = Field(description="groups with fewer visits are not ranked (enough_visits false)")
     min_group: int = Field(description="groups with fewer visits show no figure (suppressed)")
     shares_method: str = Field(description="how emotion shares are estimated")
 
 
-class TableOut(BaseModel):
+class TableOut(Out):
     """One page of a table."""
 
     rows: list[dict[str, Any]]
@@ -64,7 +111,7 @@ class AggregateTableOut(TableOut, _Policy):
     rows: list[AggregateRowOut]  # type: ignore[assignment]
 
 
-class ListedOut(BaseModel):
+class ListedOut(Out):
     """A store, camera, zone, product or brand that has visits in the chosen range."""
 
     id: str
@@ -78,7 +125,7 @@ class ListingOut(TableOut):
     rows: list[ListedOut]  # type: ignore[assignment]
 
 
-class VisitOut(BaseModel):
+class VisitOut(Out):
     """One visit of one tracked face to one zone: anonymous fields only (no image, crop or embedding)."""
 
     id: str
@@ -103,7 +150,7 @@ class VisitTableOut(TableOut):
     rows: list[VisitOut]  # type: ignore[assignment]
 
 
-class PeriodOut(BaseModel):
+class PeriodOut(Out):
     since: str | None = Field(description="start of the range asked for (UTC)")
     until: str | None = Field(description="end of the range asked for, exclusive (UTC); null: open")
     first_visit: str | None = Field(description="start of the first matching visit")
@@ -124,7 +171,7 @@ class OverviewOut(_Policy):
     )
 
 
-class TestOut(BaseModel):
+class TestOut(Out):
     """One significance test; `difference` is a minus b."""
 
     name: str
@@ -136,7 +183,7 @@ class TestOut(BaseModel):
     difference_ci95: Interval | None
 
 
-class ComparisonOut(BaseModel):
+class ComparisonOut(Out):
     by: str
     a: AggregateRowOut
     b: AggregateRowOut
@@ -149,14 +196,40 @@ class ComparisonOut(BaseModel):
     sentence: str = Field(description="what the tests show, in one plain sentence")
 
 
+class ValencePointOut(Out):
+    """Valence of one series in one time bucket; the series' key is the extra field named after ``series``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    time: str = Field(description="the hour (`2026-11-22T10:00`, `Z` appended in UTC) or day, in the zone `tz`")
+    visits: int
+    valence: float | None = Field(description="null: fewer visits than the minimum group size")
+    valence_ci95: Interval | None
+
+
+class ValenceTableOut(TableOut):
+    rows: list[ValencePointOut]  # type: ignore[assignment]
+
+
+class DwellRowOut(Out):
+    """One group's dwell histogram; the group's key is the extra field named after ``by``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    bins: dict[str, int] | None = Field(
+        description="visits per dwell bin (`0-2s`, `2-5s`, ..., `60s+`); null: fewer visits than the minimum group size"
+    )
+
+
 class DwellOut(TableOut):
     """Per group: its key and ``bins`` (label such as ``2-5s`` → visits)."""
 
     by: str
+    rows: list[DwellRowOut]  # type: ignore[assignment]
     edges: list[float] = Field(description="bin edges in seconds; the last bin is open-ended")
 
 
-class WeekHourOut(BaseModel):
+class WeekHourOut(Out):
     """One hour of the week in the requested time zone, over every week of the range."""
 
     weekday: int = Field(ge=0, le=6, description="0 = Sunday, 1 = Monday, ... 6 = Saturday")
@@ -173,14 +246,14 @@ class HeatmapOut(_Policy):
     timezone: str = Field(description="the time zone the hours are read in (`tz`)")
 
 
-class StatusOut(BaseModel):
+class StatusOut(Out):
     """What a live page polls: both numbers change whenever events are added or pruned."""
 
     events: int
     marker: int
 
 
-class MetaOut(BaseModel):
+class MetaOut(Out):
     """The emotion vocabulary of the data endpoints, its palette, and the server's limits."""
 
     emotions: list[str] = Field(description="emotion names in the order of the rows' `shares` and `probabilities`")
@@ -194,7 +267,7 @@ class MetaOut(BaseModel):
     engagement_dwell_s: float = Field(description="a visit this long or longer counts as engaged")
 
 
-class ZoneOutlineOut(BaseModel):
+class ZoneOutlineOut(Out):
     """A zone of a camera as store.yaml draws it, in coordinates relative to the frame (0..1)."""
 
     zone: str
@@ -204,7 +277,7 @@ class ZoneOutlineOut(BaseModel):
     polygon: list[tuple[float, float]] = Field(description="[[x, y], ...], (0, 0) top left, (1, 1) bottom right")
 
 
-class CameraOut(BaseModel):
+class CameraOut(Out):
     """One camera's latest heartbeat, its still and its zones."""
 
     store: str

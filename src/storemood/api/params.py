@@ -1,35 +1,64 @@
 """Query parameters shared by the endpoints: event filters with a bounded time range, paging, sorting.
 
-Every parameter is typed, so FastAPI answers malformed input with 422 naming the field; the checks that
-need more than one field (``since`` before ``until``, the range limit, a known sort field) raise the same
-kind of error through :func:`invalid`.
+Every constraint that one parameter carries on its own is in its type, so ``/openapi.json`` states it and
+FastAPI answers a request that breaks it with 422 naming the field: value lengths and counts, page bounds,
+time zones and sort fields (enums). The two rules that tie parameters together and that a JSON schema
+cannot state (``since`` before ``until``, the range limit) are checked here and raise the same kind of
+error through :func:`invalid`; the API description names them.
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass
+import enum
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BeforeValidator, StringConstraints
 
 from storemood.analytics.queries import Filters
-from storemood.database.timezones import check_timezone
-from storemood.errors import UserError
 from storemood.times import as_utc
 
 #: Rows per page when the client does not say, and the most it may ask for.
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
+MAX_OFFSET = 10_000_000
 #: Most values one filter may list, and the longest value (the database columns hold 200 characters).
 MAX_FILTER_VALUES = 50
 MAX_VALUE_LENGTH = 200
+#: The longest query string a request within these limits can need: all five filters (store, camera, zone,
+#: product, brand) full of the longest values, each character percent-encoded as four UTF-8 bytes (12
+#: characters), plus room for the other parameters. The app accepts request targets this long.
+LONGEST_QUERY_BYTES = 5 * MAX_FILTER_VALUES * (len("&product=") + 12 * MAX_VALUE_LENGTH) + 8192
+#: Bounds beyond what a datetime holds in UTC (year 1 with a positive offset, year 9999 with a negative one)
+#: are moved to these; no visit lies beyond them.
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+LATEST = datetime.max.replace(tzinfo=UTC)
 
 Format = Literal["json", "csv"]
 FilterValues = Annotated[
-    list[str] | None, Query(max_length=MAX_FILTER_VALUES, description="only these values (repeat for several)")
+    list[Annotated[str, StringConstraints(max_length=MAX_VALUE_LENGTH)]] | None,
+    Query(max_length=MAX_FILTER_VALUES, description="only these values (repeat for several)"),
 ]
+#: The IANA time zones this server knows, one schema component listing them all (rather than one copy per
+#: endpoint): a client can tell a valid ``tz`` from the schema alone.
+TimeZone = enum.StrEnum("TimeZone", {name: name for name in sorted(zoneinfo.available_timezones())})
+
+
+def _iso(value: object) -> object:
+    """The time an ISO 8601 text names; pydantic alone would also read a number as Unix time, which the
+    schema's ``date-time`` does not allow."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("not an ISO 8601 date or time") from None
+
+
+Moment = Annotated[datetime, BeforeValidator(_iso)]
 
 
 def invalid(field: str, message: str) -> RequestValidationError:
@@ -37,24 +66,17 @@ def invalid(field: str, message: str) -> RequestValidationError:
     return RequestValidationError([{"loc": ("query", field), "msg": message, "type": "value_error"}])
 
 
-def _values(field: str, values: list[str] | None) -> tuple[str, ...]:
-    for value in values or ():
-        if len(value) > MAX_VALUE_LENGTH:
-            raise invalid(field, f"values may be at most {MAX_VALUE_LENGTH} characters long")
-    return tuple(values or ())
-
-
 def event_filters(
     request: Request,
     since: Annotated[
-        datetime | None,
+        Moment | None,
         Query(
             description="visits starting at or after this time (ISO 8601; UTC unless an offset is given); "
             "default: the longest allowed range before `until`"
         ),
     ] = None,
     until: Annotated[
-        datetime | None, Query(description="visits starting before this time (ISO 8601); default: no end")
+        Moment | None, Query(description="visits starting before this time (ISO 8601); default: no end")
     ] = None,
     store: FilterValues = None,
     camera: FilterValues = None,
@@ -62,37 +84,43 @@ def event_filters(
     product: FilterValues = None,
     brand: FilterValues = None,
     tz: Annotated[
-        str,
-        Query(
-            max_length=64,
-            description="IANA time zone in which hour and day buckets are read, e.g. Europe/Paris (default UTC)",
-        ),
-    ] = "UTC",
+        TimeZone, Query(description="IANA time zone in which hour and day buckets are read, e.g. Europe/Paris")
+    ] = TimeZone.UTC,
 ) -> Filters:
     """The events a request asks about; the time range may span at most the server's ``max_range_days``."""
     max_days = request.app.state.settings.max_range_days
-    since, until = (None if moment is None else as_utc(moment) for moment in (since, until))
+    since, until = (None if moment is None else _in_utc(moment) for moment in (since, until))
     end = until or datetime.now(UTC)
     if since is None:
-        since = end - timedelta(days=max_days)
-    if until is not None and since >= until:
+        since = _days_before(end, max_days)
+    elif until is not None and since >= until:
         raise invalid("until", "must be later than since")
     if end - since > timedelta(days=max_days):
         raise invalid("since", f"the time range may span at most {max_days:g} days")
-    try:
-        check_timezone(tz)
-    except UserError as error:
-        raise invalid("tz", str(error)) from None
     return Filters(
-        timezone=tz,
-        stores=_values("store", store),
-        cameras=_values("camera", camera),
-        zones=_values("zone", zone),
-        products=_values("product", product),
-        brands=_values("brand", brand),
+        timezone=tz.value,
+        stores=tuple(store or ()),
+        cameras=tuple(camera or ()),
+        zones=tuple(zone or ()),
+        products=tuple(product or ()),
+        brands=tuple(brand or ()),
         since=since,
         until=until,
     )
+
+
+def _in_utc(moment: datetime) -> datetime:
+    try:
+        return as_utc(moment)
+    except OverflowError:
+        return EARLIEST if moment.year == datetime.min.year else LATEST
+
+
+def _days_before(moment: datetime, days: float) -> datetime:
+    try:
+        return moment - timedelta(days=days)
+    except OverflowError:
+        return EARLIEST
 
 
 @dataclass(frozen=True)
@@ -106,39 +134,52 @@ class Page:
 
 
 def page(
-    offset: Annotated[int, Query(ge=0, le=10_000_000, description="rows to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="rows to return")] = DEFAULT_PAGE_SIZE,
-    sort: Annotated[
-        str | None,
-        Query(
-            max_length=64,
-            pattern=r"^-?[a-z_]+(\.[a-z_]+)?$",
-            description="field to sort by, e.g. `visits`, `valence` or `shares.happy`; a leading `-` sorts "
-            "descending (default: the table's natural order)",
-        ),
-    ] = None,
     format: Annotated[Format, Query(description="`json` or `csv` (a download of the same rows)")] = "json",
 ) -> Page:
-    return Page(offset, limit, sort, format)
+    """A page in the table's own order (the dependency of tables that cannot be sorted)."""
+    return Page(offset, limit, None, format)
+
+
+def sorted_page(fields: tuple[str, ...]) -> Callable[..., Page]:
+    """The page dependency of a table sortable by ``fields``: its ``sort`` is an enum of every field and
+    its descending ``-field``, so the schema lists exactly the sorts the table takes."""
+    sort_type = Literal[tuple(name for field in fields for name in (field, f"-{field}"))]
+
+    def sorted_by(
+        base: Annotated[Page, Depends(page)],
+        sort: Annotated[
+            sort_type | None,
+            Query(
+                description="field to sort by; a leading `-` sorts descending. Rows without a value in that field "
+                "(suppressed groups, or a grouping the rows do not have) come last (default: the table's "
+                "natural order)"
+            ),
+        ] = None,
+    ) -> Page:
+        return replace(base, sort=sort)
+
+    return sorted_by
 
 
 def _field(row: dict, path: str):
+    """The value at ``path`` (``visits``, ``shares.happy``) of ``row``; None where the row has none."""
     value = row
     for part in path.split("."):
         if value is None:
             return None
-        value = value[part]
+        value = value.get(part)
     return value
 
 
-def paginate(rows: list[dict], chosen: Page, sortable: tuple[str, ...]) -> dict:
-    """``{"rows", "total", "offset", "limit", "sort"}`` of ``rows`` sorted by a field listed in ``sortable``."""
+def paginate(rows: list[dict], chosen: Page) -> dict:
+    """``{"rows", "total", "offset", "limit", "sort"}`` of ``rows`` sorted by ``chosen.sort``; rows without a
+    value in that field keep their order, last either way."""
     if chosen.sort is not None:
         field = chosen.sort.removeprefix("-")
-        if field not in sortable:
-            raise invalid("sort", f"cannot sort by {field!r}; choose one of {', '.join(sortable)}")
         shown = [row for row in rows if _field(row, field) is not None]
-        hidden = [row for row in rows if _field(row, field) is None]  # suppressed groups: last either way
+        hidden = [row for row in rows if _field(row, field) is None]
         rows = sorted(shown, key=lambda row: _field(row, field), reverse=chosen.sort.startswith("-")) + hidden
     return {
         "rows": rows[chosen.offset : chosen.offset + chosen.limit],

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import Response
@@ -23,14 +23,13 @@ from storemood.analytics.queries import Filters
 from storemood.analytics.report import HOURLY_UP_TO_DAYS, MAX_SERIES
 from storemood.analytics.rows import Compared, Dimension, csv_text
 from storemood.api import models
-from storemood.api.params import MAX_PAGE_SIZE, Page, event_filters, invalid, page, paginate
+from storemood.api.params import MAX_PAGE_SIZE, Page, event_filters, page, paginate, sorted_page
 from storemood.database.camera_table import CameraTable
 from storemood.emotions import EMOTION_COLORS, FER7, NEGATIVE, POSITIVE
 from storemood.errors import UserError
 
 Series = Literal["product", "brand", "zone", "camera", "store"]
 FiltersParam = Annotated[Filters, Depends(event_filters)]
-PageParam = Annotated[Page, Depends(page)]
 
 _FIGURES = ("brand", "store", "product_name", "visits", "engaged", "engagement", "dwell_total_s", "dwell_median_s")
 AGGREGATE_SORTS = (
@@ -41,6 +40,14 @@ AGGREGATE_SORTS = (
     *(f"probabilities.{name}" for name in FER7),
 )
 LISTING_SORTS = ("id", "visits", "name", "brand", "store")
+SERIES = get_args(Series)
+#: Aggregate tables sort by any grouping's key (rows of another grouping lack it: natural order, see
+#: :func:`storemood.api.params.paginate`) or any figure.
+AggregatePage = Annotated[Page, Depends(sorted_page(tuple(dict.fromkeys((*get_args(Dimension), *AGGREGATE_SORTS)))))]
+ListingPage = Annotated[Page, Depends(sorted_page(LISTING_SORTS))]
+ValencePage = Annotated[Page, Depends(sorted_page(("time", *SERIES, "visits", "valence")))]
+DwellPage = Annotated[Page, Depends(sorted_page(SERIES))]
+PlainPage = Annotated[Page, Depends(page)]
 
 #: Endpoints that show data (the app puts its token check on these).
 router = APIRouter(prefix="/api")
@@ -48,15 +55,28 @@ router = APIRouter(prefix="/api")
 public = APIRouter(prefix="/api")
 
 
-def _documented(model: type) -> dict:
-    """OpenAPI documentation of a 200 body, without re-validating it (which would also move the
-    grouping key, an extra field, behind the declared ones)."""
-    return {200: {"model": model, "description": model.__doc__ or "OK"}}
+INVALID = "a parameter is invalid; `message` names it"
+#: A table's 200 answer with ``format=csv``: the same rows as a CSV download.
+CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
 
 
-def _get(path: str, model: type, summary: str, tag: str = "analytics") -> Callable:
-    """Register a GET data endpoint whose 200 body is documented by ``model``."""
-    return router.get(path, tags=[tag], response_model=None, responses=_documented(model), summary=summary)
+def errors(described: dict[int, str]) -> dict:
+    """OpenAPI ``responses`` for the errors an endpoint answers itself (code → when), with their bodies; the
+    app adds those of its token check, its request limits and a lost database
+    (:func:`storemood.api.app.create_app`)."""
+    return {
+        code: {"model": models.ValidationProblemOut if code == 422 else models.ErrorOut, "description": when}
+        for code, when in described.items()
+    }
+
+
+def _get(
+    path: str, model: type, summary: str, tag: str = "analytics", fails: dict[int, str] | None = None, csv: bool = True
+) -> Callable:
+    """Register a GET data endpoint whose JSON body ``model`` documents and validates, answering the errors
+    ``fails`` (default: 422 for a bad parameter) and, when ``csv``, CSV with ``format=csv``."""
+    responses = errors({422: INVALID} if fails is None else fails) | (CSV if csv else {})
+    return router.get(path, tags=[tag], response_model=model, responses=responses, summary=summary)
 
 
 def engine(request: Request) -> Engine:
@@ -77,9 +97,9 @@ EngagementParam = Annotated[float, Depends(engagement_dwell_s)]
 PolicyParam = Annotated[FigurePolicy, Depends(figure_policy)]
 
 
-def table(rows: list[dict], chosen: Page, sortable: tuple[str, ...], name: str, **extra) -> dict | Response:
+def table(rows: list[dict], chosen: Page, name: str, **extra) -> dict | Response:
     """A sorted page of ``rows``: JSON (with ``extra`` fields) or, with ``format=csv``, a CSV download."""
-    body = paginate(rows, chosen, sortable)
+    body = paginate(rows, chosen)
     if chosen.format == "csv":
         return csv_download(body["rows"], name)
     return {**extra, **body}
@@ -94,7 +114,9 @@ def csv_download(rows: list[dict], name: str) -> Response:
     )
 
 
-@public.get("/health", tags=["service"], summary="Liveness check (no token needed, no data)")
+@public.get(
+    "/health", tags=["service"], response_model=models.HealthOut, summary="Liveness check (no token needed, no data)"
+)
 def health() -> dict:
     return {"status": "ok"}
 
@@ -117,7 +139,7 @@ def meta(request: Request) -> dict:
     }
 
 
-@_get("/status", models.StatusOut, "Change marker for live pages", tag="service")
+@_get("/status", models.StatusOut, "Change marker for live pages", tag="service", fails={}, csv=False)
 def status(bind: EngineParam) -> dict:
     events, marker = queries.change_marker(bind)
     return {"events": events, "marker": marker}
@@ -126,9 +148,9 @@ def status(bind: EngineParam) -> dict:
 def _listing(kind: str, lister: Callable[[Engine, Filters], list[queries.Listed]]) -> None:
     """A listing endpoint for stores, cameras, zones, products or brands."""
 
-    def endpoint(bind: EngineParam, filters: FiltersParam, chosen: PageParam) -> dict | Response:
+    def endpoint(bind: EngineParam, filters: FiltersParam, chosen: ListingPage) -> dict | Response:
         rows = [asdict(item) for item in lister(bind, filters)]
-        return table(rows, chosen, LISTING_SORTS, kind)
+        return table(rows, chosen, kind)
 
     endpoint.__name__ = f"list_{kind}"
     endpoint.__doc__ = f"The {kind} that have visits in the chosen range, with their visit counts."
@@ -145,12 +167,12 @@ for _kind, _lister in (
 
 
 @_get("/cameras", models.CamerasOut, "List cameras, with their health, stills and zones", tag="cameras")
-def list_cameras(request: Request, bind: EngineParam, filters: FiltersParam, chosen: PageParam) -> dict | Response:
+def list_cameras(request: Request, bind: EngineParam, filters: FiltersParam, chosen: ListingPage) -> dict | Response:
     """`rows`: the cameras that have visits in the chosen range, with their visit counts (as the other
     listings; `format=csv` downloads them). `cameras`: every camera that has sent a heartbeat (of the
     `store` and `camera` filters, whatever the time range), each with its status, counters, still and zones."""
     rows = [asdict(item) for item in queries.list_cameras(bind, filters)]
-    body = table(rows, chosen, LISTING_SORTS, "cameras")
+    body = table(rows, chosen, "cameras")
     if isinstance(body, Response):
         return body
     now = datetime.now(UTC)
@@ -202,7 +224,10 @@ def _camera(request: Request, row: dict, now: datetime) -> dict:
     tags=["cameras"],
     summary="A camera's still: the median of frames kept over time, which shows no shopper",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}}, "description": "the JPEG"}, 404: {"description": "no still"}},
+    responses={
+        200: {"content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}, "description": "the JPEG"},
+        **errors({404: "the camera has no still yet", 422: INVALID}),
+    },
 )
 def camera_still(
     store: Annotated[str, Path(max_length=64)], camera: Annotated[str, Path(max_length=64)], bind: EngineParam
@@ -220,21 +245,21 @@ def aggregates(
     by: Annotated[Dimension, Path(description="what one row is")],
     bind: EngineParam,
     filters: FiltersParam,
-    chosen: PageParam,
+    chosen: AggregatePage,
     engaged_after: EngagementParam,
     policy: PolicyParam,
 ) -> dict | Response:
     """Rows as in `storemood report --format json`: visits, median dwell, emotion shares, valence, their 95%
     intervals and `enough_visits`; a group under the minimum group size has `suppressed: true` and no figures."""
     rows = [row.to_dict(by) for row in queries.aggregate(bind, by, filters, engaged_after, policy)]
-    return table(rows, chosen, (by, *AGGREGATE_SORTS), f"aggregates-{by}", by=by, **_policy_fields(policy))
+    return table(rows, chosen, f"aggregates-{by}", by=by, **_policy_fields(policy))
 
 
 def _policy_fields(policy: FigurePolicy) -> dict:
     return {"min_visits": policy.min_visits, "min_group": policy.min_group, "shares_method": policy.shares}
 
 
-@_get("/overview", models.OverviewOut, "The period at a glance")
+@_get("/overview", models.OverviewOut, "The period at a glance", csv=False)
 def overview(
     bind: EngineParam,
     filters: FiltersParam,
@@ -265,7 +290,13 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-@_get("/compare", models.ComparisonOut, "Two products or brands")
+@_get(
+    "/compare",
+    models.ComparisonOut,
+    "Two products or brands",
+    fails={404: "`a` or `b` has no visits in the chosen range", 422: INVALID},
+    csv=False,
+)
 def compare(
     a: Annotated[str, Query(min_length=1, max_length=200, description="first product SKU or brand")],
     b: Annotated[str, Query(min_length=1, max_length=200, description="second product SKU or brand")],
@@ -282,11 +313,11 @@ def compare(
         raise HTTPException(status_code=404, detail=str(error)) from None
 
 
-@_get("/valence-over-time", models.TableOut, "Valence per hour or day")
+@_get("/valence-over-time", models.ValenceTableOut, "Valence per hour or day")
 def valence_over_time(
     bind: EngineParam,
     filters: FiltersParam,
-    chosen: PageParam,
+    chosen: ValencePage,
     policy: PolicyParam,
     bucket: Annotated[Literal["hour", "day"], Query(description="time bucket, in the time zone `tz`")] = "day",
     series: Annotated[Series, Query(description="one line per this")] = "product",
@@ -298,7 +329,7 @@ def valence_over_time(
         {"time": p.time, series: p.key, "visits": p.visits, "valence": p.valence, "valence_ci95": p.valence_ci95}
         for p in points
     ]
-    return table(rows, chosen, ("time", series, "visits", "valence"), f"valence-{bucket}-{series}")
+    return table(rows, chosen, f"valence-{bucket}-{series}")
 
 
 @router.get(
@@ -324,7 +355,7 @@ def _bin_labels(edges: tuple[float, ...]) -> list[str]:
 def dwell_distribution(
     bind: EngineParam,
     filters: FiltersParam,
-    chosen: PageParam,
+    chosen: DwellPage,
     policy: PolicyParam,
     by: Annotated[Series, Query(description="one histogram per this")] = "product",
 ) -> dict | Response:
@@ -336,21 +367,25 @@ def dwell_distribution(
         {by: key, "bins": None if counts is None else dict(zip(labels, counts, strict=True))}
         for key, counts in histogram.items()
     ]
-    return table(rows, chosen, (by,), f"dwell-{by}", by=by, edges=list(queries.DWELL_EDGES))
+    return table(rows, chosen, f"dwell-{by}", by=by, edges=list(queries.DWELL_EDGES))
 
 
-@_get("/visits", models.VisitTableOut, "Visits, one row each, in time order (anonymous fields only)", tag="visits")
-def visits(request: Request, bind: EngineParam, filters: FiltersParam, chosen: PageParam) -> dict | Response:
+@_get(
+    "/visits",
+    models.VisitTableOut,
+    "Visits, one row each, in time order (anonymous fields only)",
+    tag="visits",
+    fails={403: "raw visits are off on this server", 422: INVALID},
+)
+def visits(request: Request, bind: EngineParam, filters: FiltersParam, chosen: PlainPage) -> dict | Response:
     """Raw visits for BI tools and exports, paged in the database (``offset``, ``limit``); ``format=csv``
-    gives the same page as CSV. Rows come in the order visits started; ``sort`` is not offered here.
+    gives the same page as CSV. Rows come in the order visits started (no ``sort``).
     Answers 403 unless the server was started with ``--raw-visits``: one visit is a group of one, below the
     minimum group size every other endpoint respects."""
     if not request.app.state.settings.raw_visits:
         raise HTTPException(
             status_code=403, detail="raw visits are off on this server; start it with `storemood serve --raw-visits`"
         )
-    if chosen.sort is not None:
-        raise invalid("sort", "visits come in the order they started; sort is not offered here")
     rows = queries.list_visits(bind, filters, limit=chosen.limit, offset=chosen.offset)
     if chosen.format == "csv":
         return csv_download(rows, "visits")
