@@ -15,12 +15,16 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+import storemood
+from storemood.database.camera_table import CameraTable
 from storemood.database.event_table import EventTable
 from synthetic_events import synthetic_events
+from test_cameras import heartbeat
 from test_dashboard import serve
 
 TOKEN = "contract-test-token-0123456789"
@@ -41,9 +45,11 @@ def folder(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def database(folder) -> str:
+    """Visits, and a camera's heartbeat for `/api/cameras` to report."""
     url = f"sqlite:///{folder / 'events.db'}"
     with EventTable(url) as events:
         events.add(list(synthetic_events(200, seed=19, days=3)))
+        CameraTable(events.engine).put_heartbeat(heartbeat("store-a", "cam-1", datetime.now(UTC)))
     return url
 
 
@@ -51,7 +57,8 @@ def schemathesis_run(folder: Path, base: str, *options: str) -> subprocess.Compl
     if not ST.is_file():
         pytest.skip(f"Schemathesis ({ST}) is not installed; it is in the dev extra")
     environment = dict(os.environ, SCHEMATHESIS_HOOKS="contract_hooks", NO_COLOR="1")
-    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS), environment.get("PYTHONPATH")]))
+    # The hooks import this storemood, from wherever this test imports it (Schemathesis runs in `folder`).
+    environment["PYTHONPATH"] = os.pathsep.join([str(TESTS), str(Path(storemood.__file__).parents[1])])
     command = [str(ST), "run", f"{base}/openapi.json", "--checks", "all", "--max-examples", str(MAX_EXAMPLES)]
     command += ["--seed", str(SEED), "--generation-database", "none", "--workers", "1", "--no-color", *options]
     return subprocess.run(command, cwd=folder, env=environment, capture_output=True, text=True, timeout=300)

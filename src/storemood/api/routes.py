@@ -23,7 +23,7 @@ from storemood.analytics.queries import Filters
 from storemood.analytics.report import HOURLY_UP_TO_DAYS, MAX_SERIES
 from storemood.analytics.rows import Compared, Dimension, csv_text
 from storemood.api import models
-from storemood.api.params import MAX_PAGE_SIZE, Page, event_filters, page, paginate, sorted_page
+from storemood.api.params import MAX_PAGE_SIZE, Page, event_filters, invalid, page, paginate, sorted_page
 from storemood.database.camera_table import CameraTable
 from storemood.emotions import EMOTION_COLORS, FER7, NEGATIVE, POSITIVE
 from storemood.errors import UserError
@@ -386,6 +386,8 @@ def visits(request: Request, bind: EngineParam, filters: FiltersParam, chosen: P
         raise HTTPException(
             status_code=403, detail="raw visits are off on this server; start it with `storemood serve --raw-visits`"
         )
+    if "sort" in request.query_params:  # no such parameter here: say so rather than return another order
+        raise invalid("sort", "visits come in the order they started; sort is not offered here")
     rows = queries.list_visits(bind, filters, limit=chosen.limit, offset=chosen.offset)
     if chosen.format == "csv":
         return csv_download(rows, "visits")
