@@ -332,12 +332,7 @@ def valence_over_time(
     return table(rows, chosen, f"valence-{bucket}-{series}")
 
 
-@router.get(
-    "/heatmap",
-    tags=["analytics"],
-    response_model=models.HeatmapOut,
-    summary="Visits and valence per weekday and hour of the day",
-)
+@_get("/heatmap", models.HeatmapOut, "Visits and valence per weekday and hour of the day", csv=False)
 def heatmap(bind: EngineParam, filters: FiltersParam, policy: PolicyParam) -> dict:
     """When shoppers come and how they react: one cell per weekday and hour of the day (in `tz`) that has
     visits, over every week in the range; a cell of fewer visits than the minimum group size has
