@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import random
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from scratch_postgres import scratch_schema
+from storemood.database.engine import DatabaseUnavailable
 from storemood.data.dataset import ImageSet
 from storemood.data.loaders import read_labelled
 from storemood.emotions import FER7
@@ -17,6 +20,17 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("STOREMOOD_SHARED", ROOT.parent / "shared")).resolve()
 FER2013 = SHARED / "data" / "fer2013"
 REAL = SHARED / "data" / "real"
+PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL on the local server whose tables live in a throwaway schema."""
+    try:
+        with scratch_schema(PG_SERVER, prefix="storemood_test") as url:
+            yield url
+    except DatabaseUnavailable as error:
+        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 is not reachable ({error}); tools/test.sh starts it")
 
 
 def require(path: Path) -> Path:

@@ -13,7 +13,6 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from scratch_postgres import scratch_schema
 from storemood.config import load_store
 from storemood.database.engine import (
     DatabaseUnavailable,
@@ -29,19 +28,6 @@ from storemood.demo import DEMO_STORE
 from storemood.demo.run import demo_sinks
 from storemood.errors import UserError
 from synthetic_events import synthetic_events
-
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A PostgreSQL URL on the local server whose tables live in a throwaway schema."""
-    try:
-        with scratch_schema(PG_SERVER, prefix="storemood_test") as url:
-            yield url
-    except DatabaseUnavailable as error:
-        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 is not reachable ({error}); tools/test.sh starts it")
-
 
 def _sqlite(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'events.db'}"

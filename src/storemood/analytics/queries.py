@@ -31,10 +31,12 @@ and on SQLite to ``strftime`` for UTC or to the ``storemood_local_bucket`` funct
 [('A1', 2, True, None), ('B2', 1, True, None)]
 >>> every = FigurePolicy(min_group=1, shares="count")  # k = 1: show groups of any size (not for production)
 >>> [(row.key, row.dwell_median_s, row.shares["happy"], row.enough_visits) for row in aggregate(
-...     table.engine, "product", policy=every)]
+...     table.engine, "product", policy=every, exact=True)]  # exact: medians from the raw events
 [('A1', 3.0, 0.5, False), ('B2', 8.0, 0.0, False)]
->>> overall(table.engine, policy=every).dwell_median_ci95_s  # order-statistic interval of the median
+>>> overall(table.engine, policy=every, exact=True).dwell_median_ci95_s  # order-statistic interval
 (2.0, 8.0)
+>>> round(overall(table.engine, policy=every).dwell_median_s, 2)  # from the dwell histogram (exact: 4.0)
+3.89
 >>> dwell_distribution(table.engine, "brand", min_group=1)  # visits per dwell bin (DWELL_EDGES)
 {'Acme': [0, 2, 0, 0, 0, 0], 'Bolt': [0, 0, 1, 0, 0, 0]}
 >>> [(product.id, product.brand, product.visits) for product in list_products(table.engine)]
@@ -43,8 +45,9 @@ and on SQLite to ``strftime`` for UTC or to the ``storemood_local_bucket`` funct
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import sqlalchemy as sa
@@ -56,9 +59,10 @@ from sqlalchemy.sql.expression import ColumnElement
 from storemood.analytics import quantification
 from storemood.analytics.policy import DEFAULT_METHOD, MIN_GROUP, FigurePolicy
 from storemood.analytics.rows import DIMENSIONS, Compared, Dimension
-from storemood.database.schema import EMOTION_COLUMNS, events, stores
-from storemood.database.sqlite_functions import Z95
-from storemood.database.timezones import BUCKET_FORMATS, check_timezone
+from storemood.database.rollups import event_measures, histogram_quantile
+from storemood.database.schema import DWELL_BIN_COLUMNS, DWELL_BIN_EDGES, EMOTION_COLUMNS, events, rollups, stores
+from storemood.database.sqlite_functions import Z95, median_interval_ranks
+from storemood.database.timezones import BUCKET_FORMATS, check_timezone, has_whole_hour_offsets
 from storemood.defaults import ENGAGEMENT_DWELL_S
 from storemood.emotions import FER7, NEGATIVE, POSITIVE
 from storemood.errors import UserError
@@ -92,8 +96,18 @@ class Filters:
         return replace(self, **{field: values})
 
     def clauses(self) -> list[ColumnElement[bool]]:
-        chosen = [
-            events.c[column].in_(values)
+        """Conditions on the events table: these filters' values and time range."""
+        chosen = self.value_clauses(events)
+        if self.since is not None:
+            chosen.append(events.c.start >= self.since)
+        if self.until is not None:
+            chosen.append(events.c.start < self.until)
+        return chosen
+
+    def value_clauses(self, table: sa.Table) -> list[ColumnElement[bool]]:
+        """Conditions on ``table`` (events or roll-ups) for every given list of values, not the times."""
+        return [
+            table.c[column].in_(values)
             for column, values in (
                 ("store", self.stores),
                 ("camera", self.cameras),
@@ -103,11 +117,6 @@ class Filters:
             )
             if values
         ]
-        if self.since is not None:
-            chosen.append(events.c.start >= self.since)
-        if self.until is not None:
-            chosen.append(events.c.start < self.until)
-        return chosen
 
 
 Interval = tuple[float, float]
@@ -264,10 +273,12 @@ def _median_bound_postgresql(element: _MedianBound, compiler, **kw) -> str:
 _TIME_BUCKETS = ("hour", "day", "weekday_hour")
 
 
-def _dimension(name: str, timezone: str = "UTC") -> ColumnElement:
+def _dimension(name: str, timezone: str = "UTC", table: sa.Table = events) -> ColumnElement:
+    """The grouping key ``name`` over the events or the roll-ups (whose hours stand for their visits' starts)."""
     if name not in (*DIMENSIONS, *_TIME_BUCKETS):
         raise UserError(f"cannot group by {name!r}; choose one of {', '.join(DIMENSIONS)}")
-    column = _TimeBucket(events.c.start, name, timezone) if name in _TIME_BUCKETS else events.c[name]
+    time = table.c.hour if table is rollups else table.c.start
+    column = _TimeBucket(time, name, timezone) if name in _TIME_BUCKETS else table.c[name]
     return column.label(_key(name))
 
 
@@ -292,26 +303,36 @@ def _execute(bind: Bind, statement) -> list[sa.Row]:
 _FIGURE_COLUMNS = ("brand", "store", "product_name", "dwell_s", "dominant", *EMOTION_COLUMNS.values())
 
 
+Figures = Mapping[str, object]
+
+
 def _grouped_figures(
-    bind: Bind, dimensions: list[str], filters: Filters | None, engagement_dwell_s: float
-) -> list[sa.Row]:
-    """One row per group: the group keys, then every figure :class:`AggregateRow` needs."""
-    keys = [_dimension(name, (filters or Filters()).timezone) for name in dimensions]
+    bind: Bind, dimensions: list[str], filters: Filters | None, engagement_dwell_s: float, exact: bool
+) -> list[Figures]:
+    """One mapping per group: the group keys, then every figure :class:`AggregateRow` needs.
+
+    From the roll-ups (whole hours) plus the raw events of the partial hours at the edges, unless
+    ``exact`` is asked for or the roll-ups cannot answer: a time zone whose offset is not whole hours, or
+    an engagement threshold that is not a dwell histogram edge.
+    """
+    filters = filters or Filters()
+    if exact or engagement_dwell_s not in DWELL_BIN_EDGES or not has_whole_hour_offsets(filters.timezone):
+        return _exact_figures(bind, dimensions, filters, engagement_dwell_s)
+    return _rolled_up_figures(bind, dimensions, filters, engagement_dwell_s)
+
+
+def _exact_figures(bind: Bind, dimensions: list[str], filters: Filters, engagement_dwell_s: float) -> list[Figures]:
+    """Every figure from the raw events: exact medians and their order-statistic intervals."""
+    keys = [_dimension(name, filters.timezone) for name in dimensions]
     # Keys are computed once in a subquery and grouped by name: PostgreSQL would not match a time bucket
     # in GROUP BY to the same expression in SELECT, since each carries its own time-zone parameter.
-    visits = (
-        sa.select(*keys, *(events.c[name] for name in _FIGURE_COLUMNS))
-        .where(*(filters or Filters()).clauses())
-        .subquery("visits")
-    )
+    visits = sa.select(*keys, *(events.c[name] for name in _FIGURE_COLUMNS)).where(*filters.clauses()).subquery("visits")
     v = visits.c
     grouping = [v[_key(name)] for name in dimensions]
     statement = (
         sa.select(
             *grouping,
-            _single_or_blank(v.brand).label("brand"),
-            _single_or_blank(v.store).label("store"),
-            _single_or_blank(v.product_name).label("product_name"),
+            *_group_names(v),
             sa.func.count().label("visits"),
             sa.func.sum(sa.case((v.dwell_s >= engagement_dwell_s, 1), else_=0)).label("engaged"),
             sa.func.sum(v.dwell_s).label("dwell_total_s"),
@@ -324,16 +345,111 @@ def _grouped_figures(
         .group_by(*grouping)
         .order_by(*grouping)
     )
-    return _execute(bind, statement)
+    return [row._mapping for row in _execute(bind, statement)]
+
+
+def _group_names(columns) -> list[ColumnElement]:
+    """The group's brand, store and product name, each where all its visits share one (else ``''``)."""
+    return [_single_or_blank(columns[name]).label(name) for name in ("brand", "store", "product_name")]
+
+
+def _floor_hour(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _whole_hours(filters: Filters) -> tuple[datetime | None, datetime | None] | None:
+    """First and end (exclusive) of the whole UTC hours within the filters' times (None: unbounded), or
+    None when not one whole hour lies within them."""
+    first = None if filters.since is None else _floor_hour(filters.since - timedelta(microseconds=1)) + _HOUR
+    end = None if filters.until is None else _floor_hour(filters.until)
+    if first is not None and end is not None and first >= end:
+        return None
+    return first, end
+
+
+_HOUR = timedelta(hours=1)
+
+
+def _partial_hours(filters: Filters, first: datetime | None, end: datetime | None) -> ColumnElement[bool] | None:
+    """The events of the partial hours before ``first`` and from ``end`` on (None: there are none)."""
+    edges = []
+    if first is not None and filters.since is not None and filters.since < first:
+        edges.append((events.c.start >= filters.since) & (events.c.start < first))
+    if end is not None and filters.until is not None and end < filters.until:
+        edges.append((events.c.start >= end) & (events.c.start < filters.until))
+    return sa.or_(*edges) if edges else None
+
+
+def _rolled_up_figures(
+    bind: Bind, dimensions: list[str], filters: Filters, engagement_dwell_s: float
+) -> list[Figures]:
+    """Figures from the roll-ups of the whole hours plus the raw events of the partial hours at the edges,
+    summed in one query; medians and their intervals are read from the dwell histogram."""
+    names = ("brand", "store", "product_name")
+    measures = event_measures()
+    parts = []
+    hours = _whole_hours(filters)
+    raw_condition = sa.and_(sa.true(), *filters.clauses())
+    if hours is not None:
+        first, end = hours
+        in_hours = [rollups.c.hour >= first] if first is not None else []
+        in_hours += [rollups.c.hour < end] if end is not None else []
+        parts.append(
+            sa.select(
+                *(_dimension(name, filters.timezone, rollups) for name in dimensions),
+                *(rollups.c[name] for name in names),
+                *(rollups.c[name] for name in measures),
+            ).where(*filters.value_clauses(rollups), *in_hours)
+        )
+        raw_condition = _partial_hours(filters, first, end)
+        if raw_condition is not None:
+            raw_condition = sa.and_(raw_condition, *filters.value_clauses(events))
+    if raw_condition is not None:
+        parts.append(
+            sa.select(
+                *(_dimension(name, filters.timezone) for name in dimensions),
+                *(events.c[name] for name in names),
+                *(value.label(name) for name, value in measures.items()),
+            ).where(raw_condition)
+        )
+    summed = sa.union_all(*parts).subquery("parts") if len(parts) > 1 else parts[0].subquery("parts")
+    grouping = [summed.c[_key(name)] for name in dimensions]
+    statement = (
+        sa.select(*grouping, *_group_names(summed.c), *(sa.func.sum(summed.c[name]).label(name) for name in measures))
+        .group_by(*grouping)
+        .order_by(*grouping)
+    )
+    return [_from_sums(row._mapping, engagement_dwell_s) for row in _execute(bind, statement)]
+
+
+def _from_sums(sums: Mapping[str, object], engagement_dwell_s: float) -> Figures:
+    """The figures of one group from its summed roll-up columns (see :func:`_rolled_up_figures`)."""
+    visits = int(sums["visits"] or 0)
+    bins = [int(sums[column] or 0) for column in DWELL_BIN_COLUMNS]
+    emotion_visits = int(sums["emotion_visits"] or 0)
+    low, high = median_interval_ranks(visits)
+    return {
+        **sums,
+        "visits": visits,
+        "engaged": sum(count for edge, count in zip(DWELL_BIN_EDGES, bins, strict=True) if edge >= engagement_dwell_s),
+        "dwell_total_s": sums["dwell_sum_s"],
+        "dwell_median_s": histogram_quantile(bins, visits / 2),
+        "dwell_low_s": histogram_quantile(bins, low - 0.5),
+        "dwell_high_s": histogram_quantile(bins, high - 0.5),
+        **{
+            column: float(sums[column]) / emotion_visits if emotion_visits else None
+            for column in EMOTION_COLUMNS.values()
+        },
+    }
 
 
 def _valence(shares: dict[str, float]) -> float:
     return sum(shares[name] for name in POSITIVE) - sum(shares[name] for name in NEGATIVE)
 
 
-def _to_row(row: sa.Row, key: str, policy: FigurePolicy) -> AggregateRow:
-    visits = int(row.visits)
-    named = {"key": str(key), "brand": row.brand, "store": row.store, "product_name": row.product_name}
+def _to_row(row: Figures, key: str, policy: FigurePolicy) -> AggregateRow:
+    visits = int(row["visits"])
+    named = {"key": str(key), "brand": row["brand"], "store": row["store"], "product_name": row["product_name"]}
     if visits < policy.min_group:
         return AggregateRow(
             **named,
@@ -347,16 +463,16 @@ def _to_row(row: sa.Row, key: str, policy: FigurePolicy) -> AggregateRow:
             shares_method=policy.shares,
             suppressed=True,
         )
-    counts = {name: int(getattr(row, f"n_{name}")) for name in FER7}
-    probabilities = {name: float(getattr(row, column)) for name, column in EMOTION_COLUMNS.items()}
+    counts = {name: int(row[f"n_{name}"]) for name in FER7}
+    probabilities = {name: float(row[column]) for name, column in EMOTION_COLUMNS.items()}
     counted = {name: count / visits for name, count in counts.items()}
     shares, shares_ci95, valence_ci95 = quantification.estimate(counted, probabilities, visits, policy.shares)
     return AggregateRow(
         **named,
         visits=visits,
-        engaged=int(row.engaged),
-        dwell_total_s=float(row.dwell_total_s),
-        dwell_median_s=float(row.dwell_median_s),
+        engaged=int(row["engaged"]),
+        dwell_total_s=float(row["dwell_total_s"]),
+        dwell_median_s=float(row["dwell_median_s"]),
         shares=shares,
         probabilities=probabilities,
         valence=_valence(shares),
@@ -364,7 +480,7 @@ def _to_row(row: sa.Row, key: str, policy: FigurePolicy) -> AggregateRow:
         shares_method=policy.shares,
         shares_ci95=shares_ci95,
         valence_ci95=valence_ci95,
-        dwell_median_ci95_s=(float(row.dwell_low_s), float(row.dwell_high_s)),
+        dwell_median_ci95_s=(float(row["dwell_low_s"]), float(row["dwell_high_s"])),
         enough_visits=visits >= policy.min_visits,
     )
 
@@ -375,16 +491,20 @@ def aggregate(
     filters: Filters | None = None,
     engagement_dwell_s: float = ENGAGEMENT_DWELL_S,
     policy: FigurePolicy | None = None,
+    exact: bool = False,
 ) -> list[AggregateRow]:
     """Visits, dwell, emotion shares, mean probabilities, valence and engagement per ``by`` group, with
     their intervals; groups under ``policy.min_group`` visits come suppressed.
 
     Zones and cameras are grouped within their store (ids repeat across a chain), so the same zone id
     in two stores gives two rows, each naming its store. Rows come sorted by key.
+
+    Whole hours are read from the roll-ups, so the median dwell and its interval come from the dwell
+    histogram (within the bound docs/chain.md states); ``exact`` computes every figure from the raw events.
     """
     dimensions = ["store", by] if by in ("zone", "camera") else [by]
-    rows = _grouped_figures(bind, dimensions, filters, engagement_dwell_s)
-    return [_to_row(row, row._mapping[_key(by)], policy or FigurePolicy()) for row in rows]
+    rows = _grouped_figures(bind, dimensions, filters, engagement_dwell_s, exact)
+    return [_to_row(row, row[_key(by)], policy or FigurePolicy()) for row in rows]
 
 
 def overall(
@@ -392,13 +512,15 @@ def overall(
     filters: Filters | None = None,
     engagement_dwell_s: float = ENGAGEMENT_DWELL_S,
     policy: FigurePolicy | None = None,
+    exact: bool = False,
 ) -> AggregateRow | None:
     """The figures of all filtered visits taken as one group (key ``"all"``); None when none match.
 
-    Its median dwell is the median over every visit, which no combination of per-group rows can give.
+    Its median dwell is the median over every visit (from the summed histograms unless ``exact``), which
+    no combination of per-group medians can give.
     """
-    rows = _grouped_figures(bind, [], filters, engagement_dwell_s)
-    return _to_row(rows[0], "all", policy or FigurePolicy()) if rows and rows[0].visits else None
+    rows = _grouped_figures(bind, [], filters, engagement_dwell_s, exact)
+    return _to_row(rows[0], "all", policy or FigurePolicy()) if rows and rows[0]["visits"] else None
 
 
 def dwell_values(bind: Bind, by: Compared, key: str, filters: Filters | None = None) -> list[float]:
@@ -413,17 +535,18 @@ def valence_over_time(
     series: Dimension = "product",
     filters: Filters | None = None,
     policy: FigurePolicy | None = None,
+    exact: bool = False,
 ) -> list[ValencePoint]:
     """Valence of each ``series`` group (e.g. product) per hour or day, sorted by time then key; a point of
     fewer than ``policy.min_group`` visits has no valence (None)."""
     if bucket not in ("hour", "day"):
         raise UserError(f"time buckets are 'hour' or 'day', not {bucket!r}")
-    rows = _grouped_figures(bind, [bucket, series], filters, ENGAGEMENT_DWELL_S)
+    rows = _grouped_figures(bind, [bucket, series], filters, ENGAGEMENT_DWELL_S, exact)
     points = []
     for row in rows:
-        figures = _to_row(row, row._mapping[_key(series)], policy or FigurePolicy())
+        figures = _to_row(row, row[_key(series)], policy or FigurePolicy())
         points.append(
-            ValencePoint(row._mapping[_key(bucket)], figures.key, figures.visits, figures.valence, figures.valence_ci95)
+            ValencePoint(row[_key(bucket)], figures.key, figures.visits, figures.valence, figures.valence_ci95)
         )
     return points
 
@@ -439,14 +562,16 @@ class WeekHour:
     valence_ci95: Interval | None = None
 
 
-def week_hours(bind: Bind, filters: Filters | None = None, policy: FigurePolicy | None = None) -> list[WeekHour]:
+def week_hours(
+    bind: Bind, filters: Filters | None = None, policy: FigurePolicy | None = None, exact: bool = False
+) -> list[WeekHour]:
     """Visits and valence per weekday and hour of the day in ``filters.timezone``, one grouped query; only
     hours that have visits, sorted by weekday then hour. An hour under ``policy.min_group`` visits has no
-    valence, as every other group."""
-    rows = _grouped_figures(bind, ["weekday_hour"], filters, ENGAGEMENT_DWELL_S)
+    valence, as every other group. (``exact``: from the raw events instead of the roll-ups.)"""
+    rows = _grouped_figures(bind, ["weekday_hour"], filters, ENGAGEMENT_DWELL_S, exact)
     cells = []
     for row in rows:
-        key = row._mapping[_key("weekday_hour")]
+        key = row[_key("weekday_hour")]
         figures = _to_row(row, key, policy or FigurePolicy())
         weekday, hour = (int(part) for part in key.split())
         cells.append(WeekHour(weekday, hour, figures.visits, figures.valence, figures.valence_ci95))

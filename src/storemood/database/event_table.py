@@ -1,4 +1,8 @@
-"""Writing and pruning visit events: idempotent batched inserts keyed by the event's UUID."""
+"""Writing and pruning visit events: idempotent batched inserts keyed by the event's UUID.
+
+Every insert and delete updates the hourly roll-ups (:mod:`storemood.database.rollups`) in the same
+transaction, so they always sum exactly the events stored.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from storemood.database import rollups
 from storemood.database.engine import open_database
 from storemood.database.schema import EMOTION_COLUMNS, events, stores
 from storemood.visit_record import VisitEvent
@@ -82,6 +87,7 @@ class EventTable:
         with self.engine.begin() as connection:
             known = connection.scalar(sa.select(sa.func.count()).where(events.c.id.in_(ids)))
             connection.execute(statement, [_bindable(row, now) for row in rows])
+            rollups.add_events(connection, events.c.id.in_(ids) & (events.c.recorded_at == now))
         return len(set(ids)) - int(known)
 
     def register_store(self, store_id: str, name: str) -> None:
@@ -100,13 +106,17 @@ class EventTable:
         condition = events.c.end < cutoff
         if store is not None:
             condition = condition & (events.c.store == store)
-        with self.engine.begin() as connection:
-            return connection.execute(events.delete().where(condition)).rowcount
+        return self._delete(condition)
 
     def delete_store(self, store_id: str) -> int:
         """Delete every event of one store (the demo replaces its own earlier run this way)."""
+        return self._delete(events.c.store == store_id)
+
+    def _delete(self, condition: sa.ColumnElement[bool]) -> int:
+        """Delete the events matching ``condition`` and take them out of the roll-ups; returns rows deleted."""
         with self.engine.begin() as connection:
-            return connection.execute(events.delete().where(events.c.store == store_id)).rowcount
+            rollups.remove_events(connection, condition)
+            return connection.execute(events.delete().where(condition)).rowcount
 
     def count(self) -> int:
         with self.engine.connect() as connection:

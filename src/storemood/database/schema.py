@@ -86,6 +86,45 @@ class EventRow(Base):
     )
 
 
+#: Lower edges (seconds) of the roll-ups' dwell histogram: 0, then four bins per doubling from 3/32 s to
+#: 3072 s (3·2^(k/4), k = -20..40), so the default engagement threshold (3 s) and its doublings are edges.
+#: Bin ``i`` holds dwell in ``[edges[i], edges[i+1])``; the last bin is open-ended.
+DWELL_BIN_EDGES: tuple[float, ...] = (0.0, *(3.0 * 2 ** (k / 4) for k in range(-20, 41)))
+#: Column name of each dwell histogram bin, e.g. ``dwell_bin_09``.
+DWELL_BIN_COLUMNS: tuple[str, ...] = tuple(f"dwell_bin_{index:02d}" for index in range(len(DWELL_BIN_EDGES)))
+#: Columns that identify a roll-up row besides its hour (brand and name follow the product, so add no rows).
+ROLLUP_KEYS = ("store", "camera", "zone", "product", "brand", "product_name")
+
+
+class RollupRow(Base):
+    """The visits of one product in one zone of one camera, summed over one UTC hour (``hour`` is its start).
+
+    Kept in step with ``events`` in the same transaction (:mod:`storemood.database.rollups`), so reports
+    read whole hours here instead of scanning every visit. Per emotion: ``n_*`` visits whose dominant
+    emotion it was, ``p_*`` the sum of its probability over the ``emotion_visits`` that had probabilities.
+    """
+
+    __tablename__ = "rollups"
+
+    store: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    camera: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    zone: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    product: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    brand: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    product_name: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    visits: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    dwell_sum_s: Mapped[float] = mapped_column(sa.Float, nullable=False)
+    emotion_visits: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+
+    __table_args__ = (
+        *(sa.Column(f"n_{emotion}", sa.Integer, nullable=False) for emotion in FER7),
+        *(sa.Column(column, sa.Float, nullable=False) for column in EMOTION_COLUMNS.values()),
+        *(sa.Column(column, sa.Integer, nullable=False) for column in DWELL_BIN_COLUMNS),
+        sa.Index("ix_rollups_hour", "hour"),
+    )
+
+
 class StoreRow(Base):
     """A store that has written events: its id and human-readable name (from its store.yaml)."""
 
@@ -137,5 +176,6 @@ class CameraStillRow(Base):
 
 events = EventRow.__table__
 stores = StoreRow.__table__
+rollups = RollupRow.__table__
 camera_health = CameraHealthRow.__table__
 camera_stills = CameraStillRow.__table__

@@ -38,6 +38,19 @@ def check_timezone(name: str) -> ZoneInfo:
         ) from None
 
 
+@lru_cache(maxsize=256)
+def has_whole_hour_offsets(name: str) -> bool:
+    """Whether the zone's offset from UTC was a whole number of hours every January and July 1970-2037,
+    so that local hours and days are unions of UTC hours (and hourly UTC roll-ups can serve them).
+
+    >>> has_whole_hour_offsets("Europe/Paris"), has_whole_hour_offsets("Asia/Kolkata")
+    (True, False)
+    """
+    zone = check_timezone(name)
+    moments = (datetime(year, month, 1, tzinfo=UTC) for year in range(1970, 2038) for month in (1, 7))
+    return all(moment.astimezone(zone).utcoffset().total_seconds() % 3600 == 0 for moment in moments)
+
+
 @lru_cache(maxsize=65_536)
 def _local_bucket(minute: str, zone: str, unit: str) -> str:
     moment = datetime.fromisoformat(minute).replace(tzinfo=UTC).astimezone(check_timezone(zone))
