@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from scratch_postgres import scratch_schema
-from storemood.database.engine import DatabaseUnavailable
 from storemood.data.dataset import ImageSet
 from storemood.data.loaders import read_labelled
+from storemood.database.engine import DatabaseUnavailable
 from storemood.emotions import FER7
 
 ROOT = Path(__file__).resolve().parents[1]

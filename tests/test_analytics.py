@@ -85,7 +85,7 @@ COUNTING = FigurePolicy(shares="count")
 
 @pytest.mark.parametrize("by", list(KEYS))
 def test_aggregates_match_figures_computed_in_python(sqlite_store, by):
-    rows = queries.aggregate(sqlite_store.engine, by, policy=COUNTING)
+    rows = queries.aggregate(sqlite_store.engine, by, policy=COUNTING, exact=True)
     expected = _expected(EVENTS, KEYS[by])
     assert [row.key for row in rows] == sorted(expected)
     for row in rows:
@@ -143,7 +143,7 @@ def test_median_of_even_and_odd_groups():
         for sku, values in dwells.items()
         for d in values
     )
-    rows = queries.aggregate(store.engine, "product", policy=FigurePolicy(min_group=1))
+    rows = queries.aggregate(store.engine, "product", policy=FigurePolicy(min_group=1), exact=True)
     assert {row.key: row.dwell_median_s for row in rows} == {"SKU-1": pytest.approx(2.5), "SKU-2": pytest.approx(2.0)}
     store.close()
 

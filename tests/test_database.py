@@ -29,6 +29,7 @@ from storemood.demo.run import demo_sinks
 from storemood.errors import UserError
 from synthetic_events import synthetic_events
 
+
 def _sqlite(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'events.db'}"
 

@@ -21,6 +21,7 @@ from storemood.database.event_table import EventTable, event_to_row
 from storemood.database.schema import DWELL_BIN_EDGES, events, rollups
 from synthetic_events import EPOCH, synthetic_events
 
+PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 EVERY = FigurePolicy(min_group=1, shares="count")
 #: Widest ratio of two neighbouring histogram edges: a median read from the histogram is within it.
 BIN_RATIO = DWELL_BIN_EDGES[2] / DWELL_BIN_EDGES[1]
@@ -37,11 +38,10 @@ def table(request, tmp_path_factory) -> Iterator[EventTable]:
             yield store
         return
     try:
-        with scratch_schema("postgresql+psycopg://postgres@127.0.0.1:5432/test", prefix="storemood_test") as url:
-            with EventTable(url) as store:
-                store.add(EVENTS)
-                store.add(EVENTS[::7])
-                yield store
+        with scratch_schema(PG_SERVER, prefix="storemood_test") as url, EventTable(url) as store:
+            store.add(EVENTS)
+            store.add(EVENTS[::7])
+            yield store
     except DatabaseUnavailable as error:
         pytest.skip(f"PostgreSQL on 127.0.0.1:5432 is not reachable ({error}); tools/test.sh starts it")
 

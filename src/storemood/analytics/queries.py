@@ -326,7 +326,9 @@ def _exact_figures(bind: Bind, dimensions: list[str], filters: Filters, engageme
     keys = [_dimension(name, filters.timezone) for name in dimensions]
     # Keys are computed once in a subquery and grouped by name: PostgreSQL would not match a time bucket
     # in GROUP BY to the same expression in SELECT, since each carries its own time-zone parameter.
-    visits = sa.select(*keys, *(events.c[name] for name in _FIGURE_COLUMNS)).where(*filters.clauses()).subquery("visits")
+    visits = (
+        sa.select(*keys, *(events.c[name] for name in _FIGURE_COLUMNS)).where(*filters.clauses()).subquery("visits")
+    )
     v = visits.c
     grouping = [v[_key(name)] for name in dimensions]
     statement = (
@@ -380,9 +382,7 @@ def _partial_hours(filters: Filters, first: datetime | None, end: datetime | Non
     return sa.or_(*edges) if edges else None
 
 
-def _rolled_up_figures(
-    bind: Bind, dimensions: list[str], filters: Filters, engagement_dwell_s: float
-) -> list[Figures]:
+def _rolled_up_figures(bind: Bind, dimensions: list[str], filters: Filters, engagement_dwell_s: float) -> list[Figures]:
     """Figures from the roll-ups of the whole hours plus the raw events of the partial hours at the edges,
     summed in one query; medians and their intervals are read from the dwell histogram."""
     names = ("brand", "store", "product_name")

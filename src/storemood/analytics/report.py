@@ -70,11 +70,13 @@ def build_report(
     filters: Filters | None = None,
     engagement_dwell_s: float = ENGAGEMENT_DWELL_S,
     policy: FigurePolicy | None = None,
+    exact: bool = False,
 ) -> Report:
-    """Aggregate the events; :class:`NoVisits` when none match (an empty table would only mislead)."""
+    """Aggregate the events (``exact``: all from raw visits, not the hourly roll-ups); :class:`NoVisits`
+    when none match (an empty table would only mislead)."""
     filters = filters or Filters()
     policy = policy or FigurePolicy()
-    rows = queries.aggregate(bind, by, filters, engagement_dwell_s, policy)
+    rows = queries.aggregate(bind, by, filters, engagement_dwell_s, policy, exact)
     if not rows:
         raise NoVisits(
             "no visit events match" + (" the given filters" if filters != Filters() else " (empty database)")

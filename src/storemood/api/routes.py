@@ -95,6 +95,10 @@ def figure_policy(request: Request) -> FigurePolicy:
 EngineParam = Annotated[Engine, Depends(engine)]
 EngagementParam = Annotated[float, Depends(engagement_dwell_s)]
 PolicyParam = Annotated[FigurePolicy, Depends(figure_policy)]
+ExactParam = Annotated[
+    bool,
+    Query(description="compute every figure from the raw visits (exact medians) instead of the hourly roll-ups"),
+]
 
 
 def table(rows: list[dict], chosen: Page, name: str, **extra) -> dict | Response:
@@ -248,10 +252,11 @@ def aggregates(
     chosen: AggregatePage,
     engaged_after: EngagementParam,
     policy: PolicyParam,
+    exact: ExactParam = False,
 ) -> dict | Response:
     """Rows as in `storemood report --format json`: visits, median dwell, emotion shares, valence, their 95%
     intervals and `enough_visits`; a group under the minimum group size has `suppressed: true` and no figures."""
-    rows = [row.to_dict(by) for row in queries.aggregate(bind, by, filters, engaged_after, policy)]
+    rows = [row.to_dict(by) for row in queries.aggregate(bind, by, filters, engaged_after, policy, exact)]
     return table(rows, chosen, f"aggregates-{by}", by=by, **_policy_fields(policy))
 
 
@@ -266,11 +271,12 @@ def overview(
     engaged_after: EngagementParam,
     policy: PolicyParam,
     top: Annotated[int, Query(ge=1, le=20, description="how many best and worst products to list")] = 3,
+    exact: ExactParam = False,
 ) -> dict:
     """All matching visits as one group, the span of the data, and the best and worst products by valence
     (:func:`storemood.analytics.queries.rank`), and the minimum sample, minimum group size and shares method."""
-    summary = queries.overall(bind, filters, engaged_after, policy)
-    best, worst = queries.rank(queries.aggregate(bind, "product", filters, engaged_after, policy), top)
+    summary = queries.overall(bind, filters, engaged_after, policy, exact)
+    best, worst = queries.rank(queries.aggregate(bind, "product", filters, engaged_after, policy, exact), top)
     first, last = queries.time_span(bind, filters)
     return {
         "period": {

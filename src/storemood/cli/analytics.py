@@ -95,6 +95,11 @@ def _register_report(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", type=Path, metavar="PATH", help="write the report here instead of to stdout")
     add_engaged_after(parser)
+    parser.add_argument(
+        "--exact",
+        action="store_true",
+        help="compute every figure from the raw visits (exact median dwell) instead of the hourly roll-ups",
+    )
     add_figure_options(parser)
     parser.set_defaults(handler=_report)
 
@@ -191,7 +196,9 @@ def _report(args: argparse.Namespace) -> int:
         layouts = [Path(value) for value in args.stores if is_layout_file(value)]
         threshold = engagement_threshold(args.engaged_after, layouts)
         try:
-            built = report.build_report(engine, args.by, _filters(args), threshold, figure_policy(args, layouts))
+            built = report.build_report(
+                engine, args.by, _filters(args), threshold, figure_policy(args, layouts), args.exact
+            )
         except report.NoVisits as quiet:  # a quiet day is no error: a daily cron job must not fail on it
             print(f"storemood report: {quiet}; nothing to report", file=sys.stderr)
             if args.format == "json":
