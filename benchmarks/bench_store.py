@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from machine import machine_and_date
 from storemood.analytics import queries
+from storemood.database import rollups
 from storemood.database.engine import DatabaseUnavailable
 from storemood.database.event_table import EventTable, Row, event_to_row
 from storemood.database.schema import EMOTION_COLUMNS, events
@@ -70,7 +71,9 @@ def bulk_load(store: EventTable, rows: list[Row]) -> None:
     finally:
         connection.close()
     with store.engine.begin() as conn:
+        rollups.rebuild(conn)  # COPY bypasses the write path that keeps them
         conn.execute(sa.text("ANALYZE events"))
+        conn.execute(sa.text("ANALYZE rollups"))
 
 
 def _quoted(name: str) -> str:
