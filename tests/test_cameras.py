@@ -29,7 +29,6 @@ from storemood.pipeline.retail import build_sinks
 from storemood.pipeline.sources import VideoSource
 from storemood.pipeline.still import StillSampler, encode_still, median_still
 from storemood.vision.faces import Faces
-from test_database import pg_url  # noqa: F401  (a fixture)
 from vision_fixtures import linear_model
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -213,7 +212,7 @@ def cameras_db(tmp_path):
 
 
 @pytest.mark.postgres
-def test_heartbeat_and_still_replace_their_row_on_postgresql(pg_url):  # noqa: F811
+def test_heartbeat_and_still_replace_their_row_on_postgresql(pg_url):
     engine = open_database(pg_url)
     table, now = CameraTable(engine), datetime.now(UTC)
     for age in (60, 5):

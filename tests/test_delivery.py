@@ -27,7 +27,7 @@ from storemood.delivery.destinations import MqttDestination, WebhookDestination,
 from storemood.delivery.outbox import Outbox
 from storemood.delivery.writer import EventWriter, outbox_file
 from synthetic_events import synthetic_events
-from test_database import _ids_in_order, pg_url  # noqa: F401  (a fixture)
+from test_database import _ids_in_order
 
 
 def _sqlite(tmp_path: Path) -> str:
@@ -84,7 +84,7 @@ def test_a_locked_sqlite_file_delays_visits_without_blocking_the_writer(tmp_path
 
 
 @pytest.mark.postgres
-def test_a_visit_the_database_refuses_is_kept_aside_and_blocks_nothing(tmp_path, pg_url):  # noqa: F811
+def test_a_visit_the_database_refuses_is_kept_aside_and_blocks_nothing(tmp_path, pg_url):
     visits = list(synthetic_events(30, seed=3))
     visits[10] = dataclasses.replace(visits[10], brand="B" * 201)  # longer than the brand column
     writer = EventWriter(pg_url, outbox_path=tmp_path / "outbox.sqlite")
