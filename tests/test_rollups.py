@@ -4,7 +4,9 @@ PostgreSQL, whatever the range; writes, retention and migrations keep them exact
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -172,3 +174,22 @@ def test_histogram_median_error_on_log_normal_dwell_is_within_a_bin():
             estimate = rollup_sums.histogram_quantile(counts.tolist(), size / 2)
             worst = max(worst, abs(estimate / float(np.median(dwell)) - 1))
     assert worst < BIN_RATIO - 1
+
+
+@pytest.mark.postgres
+def test_writers_sending_the_same_visits_at_once_count_them_once(pg_url):
+    """Concurrent inserts of one batch: the later waits on the first's ids, inserts nothing, adds nothing."""
+    visits = list(synthetic_events(600, seed=12, days=1))
+    tables = [EventTable(pg_url) for _ in range(3)]
+    start = threading.Barrier(len(tables))
+
+    def send(table: EventTable) -> int:
+        start.wait()
+        return table.add(visits)
+
+    with ThreadPoolExecutor(len(tables)) as pool:
+        added = list(pool.map(send, tables))
+    assert tables[0].count() == len(visits) and sum(added) >= len(visits)
+    _assert_rollups_sum_the_events(tables[0].engine)
+    for table in tables:
+        table.close()
