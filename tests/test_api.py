@@ -106,7 +106,7 @@ def test_overview_takes_all_visits_as_one_group(client):
     rest = sorted((row for row in products if row not in by_low[:2]), key=lambda row: row["valence_ci95"][1])
     assert [row["product"] for row in body["bottom"]] == [row["product"] for row in rest[:2]]
     assert body["period"]["first_visit"] == min(event.start for event in EVENTS).isoformat()
-    assert body["period"]["last_visit"] == max(event.end for event in EVENTS).isoformat()
+    assert body["period"]["last_visit"] == max(event.start for event in EVENTS).isoformat()
 
 
 def test_overview_of_nothing_is_empty_not_an_error(client):

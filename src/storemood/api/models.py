@@ -154,7 +154,7 @@ class PeriodOut(Out):
     since: str | None = Field(description="start of the range asked for (UTC)")
     until: str | None = Field(description="end of the range asked for, exclusive (UTC); null: open")
     first_visit: str | None = Field(description="start of the first matching visit")
-    last_visit: str | None = Field(description="end of the last matching visit")
+    last_visit: str | None = Field(description="start of the last matching visit")
 
 
 class OverviewOut(_Policy):
