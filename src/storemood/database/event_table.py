@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
-from storemood.database import rollups
+from storemood.database import partitions, rollups
 from storemood.database.engine import open_database
 from storemood.database.schema import EMOTION_COLUMNS, events, stores
+from storemood.database.schema import rollups as rollup_rows
 from storemood.visit_record import VisitEvent
 
 Row = dict[str, object]
@@ -52,10 +53,15 @@ def _bindable(row: Row, recorded_at: datetime) -> Row:
     }
 
 
-def _insert_ignoring_duplicates(engine: Engine, table: sa.Table, key: str):
-    """``INSERT ... ON CONFLICT (key) DO NOTHING`` in the engine's dialect (SQLite and PostgreSQL)."""
+def _insert_ignoring_duplicates(engine: Engine, table: sa.Table, keys: list[str]):
+    """``INSERT ... ON CONFLICT (keys) DO NOTHING`` in the engine's dialect (SQLite and PostgreSQL)."""
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=keys)
+
+
+def _event_key(engine: Engine) -> list[str]:
+    """The unique key of an event: its id, plus its start where events are partitioned by it (PostgreSQL)."""
+    return ["id", "start"] if engine.dialect.name == "postgresql" else ["id"]
 
 
 class EventTable:
@@ -68,6 +74,9 @@ class EventTable:
 
     def __init__(self, url: str | None = None, engine: Engine | None = None) -> None:
         self.engine = engine or open_database(url)
+        with self.engine.connect() as connection:
+            self._partitioned = partitions.is_partitioned(connection)
+        self._months: set[datetime] = set()
 
     def add(self, visits: Iterable[VisitEvent]) -> int:
         """Insert visits in one transaction; ones already stored (same id) are skipped. Returns rows added."""
@@ -82,17 +91,29 @@ class EventTable:
         if not rows:
             return 0
         now = datetime.now(UTC)
-        statement = _insert_ignoring_duplicates(self.engine, events, "id")
+        statement = _insert_ignoring_duplicates(self.engine, events, _event_key(self.engine))
         ids = [row["id"] for row in rows]
+        bound = [_bindable(row, now) for row in rows]
+        self._ensure_partitions(row["start"] for row in bound)
         with self.engine.begin() as connection:
             known = connection.scalar(sa.select(sa.func.count()).where(events.c.id.in_(ids)))
-            connection.execute(statement, [_bindable(row, now) for row in rows])
+            connection.execute(statement, bound)
             rollups.add_events(connection, events.c.id.in_(ids) & (events.c.recorded_at == now))
         return len(set(ids)) - int(known)
 
+    def _ensure_partitions(self, starts: Iterable[datetime]) -> None:
+        """Create the monthly partitions (PostgreSQL) that visits starting at ``starts`` need, once per month."""
+        if not self._partitioned:
+            return
+        missing = {partitions.month_start(start) for start in starts} - self._months
+        if missing:
+            with self.engine.begin() as connection:
+                partitions.create_partitions(connection, missing)
+            self._months |= missing
+
     def register_store(self, store_id: str, name: str) -> None:
         """Record (or rename) a store so listings show its name."""
-        statement = _insert_ignoring_duplicates(self.engine, stores, "id")
+        statement = _insert_ignoring_duplicates(self.engine, stores, ["id"])
         with self.engine.begin() as connection:
             connection.execute(statement, {"id": store_id, "name": name or store_id})
             connection.execute(stores.update().where(stores.c.id == store_id).values(name=name or store_id))
@@ -100,13 +121,31 @@ class EventTable:
     def prune(self, older_than_days: float, now: datetime | None = None, store: str | None = None) -> int:
         """Delete events that ended more than ``older_than_days`` ago (retention), of one store or of all.
 
-        Returns rows deleted.
+        On PostgreSQL, a month wholly past the cut-off is dropped as a partition (with its roll-ups) when
+        all stores are pruned; the rest is deleted row by row. Returns rows deleted.
         """
         cutoff = (now or datetime.now(UTC)) - timedelta(days=older_than_days)
         condition = events.c.end < cutoff
         if store is not None:
-            condition = condition & (events.c.store == store)
-        return self._delete(condition)
+            return self._delete(condition & (events.c.store == store))
+        if not self._partitioned:
+            return self._delete(condition)
+        with self.engine.begin() as connection:
+            dropped_rows = self._drop_months(connection, cutoff)
+            rollups.remove_events(connection, condition)
+            return dropped_rows + connection.execute(events.delete().where(condition)).rowcount
+
+    def _drop_months(self, connection: Connection, cutoff: datetime) -> int:
+        """Drop the partitions wholly before ``cutoff`` and their roll-ups; returns the rows they held."""
+        rows = 0
+        for month in partitions.drop_months_ended_before(connection, cutoff):
+            hours = (rollup_rows.c.hour >= month) & (rollup_rows.c.hour < partitions.next_month(month))
+            rows += int(
+                connection.scalar(sa.select(sa.func.coalesce(sa.func.sum(rollup_rows.c.visits), 0)).where(hours))
+            )
+            connection.execute(rollup_rows.delete().where(hours))
+            self._months.discard(month)
+        return rows
 
     def delete_store(self, store_id: str) -> int:
         """Delete every event of one store (the demo replaces its own earlier run this way)."""
