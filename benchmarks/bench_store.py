@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,7 @@ from tqdm import tqdm
 
 from machine import machine_and_date
 from storemood.analytics import queries
-from storemood.database import rollups
+from storemood.database import partitions, rollups
 from storemood.database.engine import DatabaseUnavailable
 from storemood.database.event_table import EventTable, Row, event_to_row
 from storemood.database.schema import EMOTION_COLUMNS, events
@@ -59,6 +60,8 @@ def bulk_load(store: EventTable, rows: list[Row]) -> None:
             store.add_rows(rows[start : start + 20_000])
         return
     columns = [*rows[0], "recorded_at"]
+    first, last = (datetime.fromisoformat(str(row["start"])) for row in (rows[0], rows[-1]))  # rows in time order
+    store.ensure_partitions(partitions.months_between(first, last))
     connection = store.engine.raw_connection()
     try:
         with (

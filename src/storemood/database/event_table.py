@@ -94,14 +94,14 @@ class EventTable:
         statement = _insert_ignoring_duplicates(self.engine, events, _event_key(self.engine))
         ids = [row["id"] for row in rows]
         bound = [_bindable(row, now) for row in rows]
-        self._ensure_partitions(row["start"] for row in bound)
+        self.ensure_partitions(row["start"] for row in bound)
         with self.engine.begin() as connection:
             known = connection.scalar(sa.select(sa.func.count()).where(events.c.id.in_(ids)))
             connection.execute(statement, bound)
             rollups.add_events(connection, events.c.id.in_(ids) & (events.c.recorded_at == now))
         return len(set(ids)) - int(known)
 
-    def _ensure_partitions(self, starts: Iterable[datetime]) -> None:
+    def ensure_partitions(self, starts: Iterable[datetime]) -> None:
         """Create the monthly partitions (PostgreSQL) that visits starting at ``starts`` need, once per month."""
         if not self._partitioned:
             return
