@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from storemood import __version__
-from storemood.cli import analytics, serve, training, vision
+from storemood.cli import analytics, serve, simulate, training, vision
 from storemood.cli.examples import add_examples
 from storemood.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError, first_line
 
@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"storemood {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for area in (vision, analytics, serve, training):
+    for area in (vision, analytics, serve, simulate, training):
         area.register(subparsers)
     add_examples(subparsers)
     return parser

@@ -41,6 +41,12 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "storemood serve                                  # http://127.0.0.1:8000/",
         "STOREMOOD_API_TOKEN=... storemood serve --host 0.0.0.0 --db postgresql+psycopg://storemood@db/storemood",
     ),
+    "simulate": (
+        "storemood simulate --db sqlite:///sim.db --stores 5 --days 28   # then: storemood serve --db sqlite:///sim.db",
+        "storemood simulate --db postgresql+psycopg://storemood@db/sim --stores 500 --cameras-per-store 10 "
+        "--days 30 --events 10000000 --seed 1",
+        "storemood compare COF-001 CHO-003 --db sqlite:///sim.db   # a well-liked and a disliked product",
+    ),
     "data-info": (
         "storemood data-info ../shared/data/fer2013",
         "storemood data-info ../shared/data/fer2013 --out grid.png --per-class 8",
