@@ -95,10 +95,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(url: str):
-    """`storemood serve` on a free loopback port, in its own process; yields its base URL."""
+def server(url: str, options: tuple[str, ...] = ()):
+    """`storemood serve` on a free loopback port, in its own process, with more ``options``; yields its base URL."""
     port = free_port()
-    command = [sys.executable, "-m", "storemood", "serve", "--db", url, "--port", str(port)]
+    command = [sys.executable, "-m", "storemood", "serve", "--db", url, "--port", str(port), *options]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import socket
 
 import pytest
@@ -113,3 +114,37 @@ def test_serve_without_store_yaml_keeps_the_default_threshold(database, monkeypa
     monkeypatch.setattr(uvicorn, "run", lambda app, **_: served.append(app))
     assert main(["serve", "--db", database, "--port", str(_free_port())]) == 0
     assert served[0].state.settings.engagement_dwell_s == ENGAGEMENT_DWELL_S == 3.0
+
+
+def test_serve_with_workers_hands_each_worker_the_same_database_and_settings(database, monkeypatch):
+    import os
+
+    import uvicorn
+
+    from storemood.api.app import WORKER_ENV
+
+    started = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.append((app, options)))
+    monkeypatch.setitem(os.environ, WORKER_ENV, "")  # restored after the test, as serve sets it
+    argv = ["serve", "--db", database, "--port", str(_free_port()), "--workers", "3", "--engaged-after", "7"]
+    assert main([*argv, "--min-group", "9", "--cors-origin", "https://intranet.example"]) == 0
+    target, options = started[0]
+    assert (options["workers"], options["factory"]) == (3, True)
+    module, factory = target.split(":")
+    worker = getattr(importlib.import_module(module), factory)()  # what uvicorn does in each worker
+    settings = worker.state.settings
+    assert (settings.engagement_dwell_s, settings.figures.min_group, settings.cors_origins) == (
+        7,
+        9,
+        ("https://intranet.example",),
+    )
+    assert str(worker.state.engine.url) == database
+    worker.state.engine.dispose()
+
+
+@pytest.mark.parametrize("workers", ["0", "-1", "two"])
+def test_serve_refuses_a_worker_count_below_one(database, capsys, workers):
+    with pytest.raises(SystemExit) as stop:
+        main(["serve", "--db", database, "--workers", workers])
+    assert stop.value.code == 2
+    assert "argument --workers:" in capsys.readouterr().err

@@ -10,8 +10,11 @@ anything unexpected is a generic 500 whose details go to the server log only.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import secrets
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -27,6 +30,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from storemood import __version__
+from storemood.analytics.policy import FigurePolicy
 from storemood.api import models, routes
 from storemood.api.params import LONGEST_QUERY_BYTES
 from storemood.api.settings import ApiSettings
@@ -51,6 +55,9 @@ SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DEN
 #: through to :class:`RequestLimits`, which answers 414 or 431.
 MAX_TARGET_BYTES = LONGEST_QUERY_BYTES + 1024
 MAX_HEADER_BYTES = 16384
+
+#: How ``storemood serve --workers N`` hands the database URL and the settings to each worker process.
+WORKER_ENV = "STOREMOOD_SERVE_WORKER"
 
 _bearer = HTTPBearer(auto_error=False, description="the API token the server was started with")
 #: Answers of the app itself rather than of one endpoint, documented on every endpoint they can come from.
@@ -160,6 +167,37 @@ def _query_without_null(schema: dict) -> dict:
                     parameter["schema"] = {key: value for key, value in parameter["schema"].items() if key != "anyOf"}
                     parameter["schema"].update(kept[0])
     return schema
+
+
+def worker_environment(url: str | None, settings: ApiSettings) -> str:
+    """The value of :data:`WORKER_ENV` from which :func:`create_worker_app` rebuilds the same app."""
+    return json.dumps({"db": url, "settings": asdict(settings)})
+
+
+def create_worker_app() -> FastAPI:
+    """The app of one ``serve --workers`` process (uvicorn calls it in each worker it starts).
+
+    Each worker opens its own engine, hence its own connection pool: N workers hold up to N pools.
+
+    >>> import tempfile
+    >>> from storemood.database.engine import open_database
+    >>> url = f"sqlite:///{tempfile.mkdtemp()}/events.db"
+    >>> open_database(url).dispose()
+    >>> os.environ[WORKER_ENV] = worker_environment(url, ApiSettings(max_range_days=31))
+    >>> create_worker_app().state.settings.max_range_days
+    31
+    """
+    from storemood.database.engine import open_existing
+
+    config = json.loads(os.environ[WORKER_ENV])
+    given = config["settings"]
+    settings = replace(
+        ApiSettings(**given), cors_origins=tuple(given["cors_origins"]), figures=FigurePolicy(**given["figures"])
+    )
+    engine = open_existing(config["db"])
+    app = create_app(engine, settings)
+    app.router.add_event_handler("shutdown", engine.dispose)
+    return app
 
 
 class SecurityHeaders:

@@ -40,6 +40,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "serve": (
         "storemood serve                                  # http://127.0.0.1:8000/",
         "STOREMOOD_API_TOKEN=... storemood serve --host 0.0.0.0 --db postgresql+psycopg://storemood@db/storemood",
+        "storemood serve --workers 4 --db postgresql+psycopg://storemood@db/storemood   # many dashboard users",
     ),
     "simulate": (
         "storemood simulate --db sqlite:///sim.db --stores 5 --days 28   # then: storemood serve --db sqlite:///sim.db",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import socket
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from storemood.cli.arguments import (
     figure_policy,
     port,
     positive_float,
+    positive_int,
 )
 from storemood.errors import UserError
 
@@ -85,6 +87,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="also serve /api/visits: one row per visit, for your own BI tools. Off by default, because single "
         "visits are below the minimum group size that every other figure respects",
     )
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="API processes sharing the port, for many dashboard users; each keeps its own database connection "
+        "pool, so N workers may hold N times its connections (docs/chain.md, 'Serving head office'; "
+        "default: %(default)s)",
+    )
     add_engaged_after(parser)
     add_figure_options(parser)
     parser.set_defaults(handler=_serve)
@@ -118,18 +129,25 @@ def _serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from storemood.api.app import create_app
+    from storemood.api.app import WORKER_ENV, create_app, worker_environment
     from storemood.database.engine import open_existing
 
-    engine = open_existing(args.db)
+    engine = open_existing(args.db)  # a missing or unreachable database is the user's error, now
+    if args.workers > 1:  # each worker builds its own app and engine from the environment
+        engine.dispose()
+        os.environ[WORKER_ENV] = worker_environment(args.db, settings)
+        app, extra = "storemood.api.app:create_worker_app", {"factory": True, "workers": args.workers}
+    else:
+        app, extra = create_app(engine, settings), {}
     try:
         print(f"storemood dashboard on http://{args.host}:{args.port}/ (API docs at /docs); Ctrl-C stops it")
         uvicorn.run(
-            create_app(engine, settings),
+            app,
             host=args.host,
             port=args.port,
             log_level="info",
             h11_max_incomplete_event_size=PARSER_LIMIT_BYTES,  # oversized requests reach RequestLimits
+            **extra,
         )
     finally:
         engine.dispose()
