@@ -178,12 +178,6 @@ def run(url: str, args: argparse.Namespace) -> dict:
 
 
 def report(measured: dict, args: argparse.Namespace, url_note: str) -> None:
-    edges: list[EdgeResult] = measured["edges"]
-    delivered = sum(edge.delivered for edge in edges)
-    rate = delivered / args.seconds
-    commit = [value for edge in edges for value in edge.write_to_commit_s]
-    insert = [value for edge in edges for value in edge.batch_insert_s]
-    backlog = np.sum([edge.backlog[: min(len(e.backlog) for e in edges)] for edge in edges], axis=0)
     peak, arithmetic = chain_peak_rate()
     print("\n## A chain writing into one PostgreSQL (benchmarks/bench_chain.py)\n")
     print(
@@ -192,6 +186,21 @@ def report(measured: dict, args: argparse.Namespace, url_note: str) -> None:
         f"writing to PostgreSQL on 127.0.0.1 {url_note}, {measured['before']:,} events before the run; "
         f"`storemood serve --workers {args.workers}` read by {args.clients} concurrent clients at the same time.\n"
     )
+    if measured["edges"]:
+        _ingestion(measured, args, peak)
+    print("| endpoint | requests | p50 ms | p99 ms |\n|---|---|---|---|")
+    for name, latencies in measured["api"].items():
+        print(f"| {name} | {len(latencies)} | {_ms(latencies, 0.5)} | {_ms(latencies, 0.99)} |")
+    print(f"\nThe reference chain: {arithmetic}.")
+
+
+def _ingestion(measured: dict, args: argparse.Namespace, peak: float) -> None:
+    edges: list[EdgeResult] = measured["edges"]
+    delivered = sum(edge.delivered for edge in edges)
+    rate = delivered / args.seconds
+    commit = [value for edge in edges for value in edge.write_to_commit_s]
+    insert = [value for edge in edges for value in edge.batch_insert_s]
+    backlog = np.sum([edge.backlog[: min(len(e.backlog) for e in edges)] for edge in edges], axis=0)
     print("| ingestion | value |\n|---|---|")
     print(f"| visits delivered in {args.seconds:g} s | {delivered:,} ({rate:,.0f} visits/s) |")
     print(f"| events in the database after draining | {measured['after'] - measured['before']:,} more |")
@@ -202,10 +211,6 @@ def report(measured: dict, args: argparse.Namespace, url_note: str) -> None:
     )
     print(f"| outbox backlog, all edges, median / max | {int(np.median(backlog)):,} / {int(backlog.max()):,} visits |")
     print(f"| above the 500-store chain's busiest hour ({peak:.0f} visits/s) | **{rate / peak:.0f}×** |\n")
-    print("| endpoint under write load | requests | p50 ms | p99 ms |\n|---|---|---|---|")
-    for name, latencies in measured["api"].items():
-        print(f"| {name} | {len(latencies)} | {_ms(latencies, 0.5)} | {_ms(latencies, 0.99)} |")
-    print(f"\nThe reference chain: {arithmetic}.")
 
 
 def _options(args: argparse.Namespace) -> str:
