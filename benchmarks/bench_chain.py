@@ -216,7 +216,8 @@ def _ingestion(measured: dict, args: argparse.Namespace, peak: float) -> None:
 def _options(args: argparse.Namespace) -> str:
     rate = f" --rate {args.rate:g}" if args.rate else ""
     return (
-        f"--writers {args.writers} --seconds {args.seconds:g}{rate} --batch {args.batch} "
+        f"--writers {args.writers} --seconds {args.seconds:g}{rate} --visits-per-edge {args.visits_per_edge} "
+        f"--batch {args.batch} "
         f"--clients {args.clients} --workers {args.workers}"
     )
 
