@@ -87,7 +87,7 @@ def test_simulate_writes_to_postgresql():
 
 @pytest.mark.parametrize(
     "extra",
-    [["--days", "4000"], ["--stores", "10000"], ["--db", "nosuchdriver://x"]],
+    [["--days", "4000"], ["--stores", "10000"], ["--db", "nosuchdriver://x"], ["--db", "sqlite://"]],
     ids=" ".join,
 )
 def test_values_the_simulation_cannot_use_exit_2(tmp_path, extra, capsys):
