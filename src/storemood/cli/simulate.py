@@ -54,15 +54,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from storemood.database.engine import safe_url
     from storemood.simulate import Chain, simulate
+    from storemood.urls import mask_url
 
     chain = Chain(args.stores, args.cameras_per_store)
     written = simulate(args.db, chain, args.days, args.events, args.seed, args.end, progress=not args.quiet)
     if not args.quiet:
         print(
             f"wrote {written.visits} visits ({written.added} new) of {args.stores} stores × {args.cameras_per_store} "
-            f"cameras over {args.days} days to {safe_url(args.db)} in {written.seconds:.1f} s "
+            f"cameras over {args.days} days to {mask_url(args.db)} in {written.seconds:.1f} s "
             f"({written.rate:,.0f} visits/s)"
         )
     return 0
