@@ -147,7 +147,7 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--plateau-patience",
-        type=positive_int,
+        type=non_negative_int,
         default=5,
         help="plateau: epochs without a better holdout accuracy before lowering the rate (default 5)",
     )
