@@ -39,9 +39,9 @@ from storemood.vision.faces import Faces
 from storemood.vision.stage import FrameLike
 
 #: How much the distance gate widens per second a track has been unseen (a shopper shifts while turned away).
-GATE_GROWTH_PER_S = 0.5
+GATE_GROWTH_PER_S = 1.0
 #: The widest distance gate, in face sizes, however long a track was unseen.
-MAX_GATE = 2.0
+MAX_GATE = 3.0
 #: A face whose size changed by more than this factor (log of the ratio) never continues a track: another
 #: shopper stepping into the place of one who left is told apart by face size more often than by position.
 MAX_SIZE_CHANGE = float(np.log(1.25))
