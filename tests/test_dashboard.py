@@ -40,6 +40,7 @@ from storemood.paths import DEFAULT_MODEL
 from storemood.pipeline.loop import run_source
 from storemood.pipeline.options import RunOptions
 from storemood.pipeline.retail import build_sinks
+from storemood.simulate import Chain, simulate
 from synthetic_events import synthetic_events
 from vision_fixtures import linear_model
 
@@ -378,6 +379,29 @@ def test_every_width_fits_the_screen_and_shows_the_apis_numbers(browser, server,
         boxes = [page.locator(f"#{canvas}").bounding_box() for canvas in ("chart-valence", "chart-dwell")]
         assert boxes[1]["y"] > boxes[0]["y"] + boxes[0]["height"]
     shot(page, f"dashboard-{width}")
+    assert not problems
+
+
+@pytest.fixture(scope="module")
+def simulated_server(tmp_path_factory) -> Iterator[str]:
+    """A dashboard over a chain that ``storemood simulate`` wrote: 3 stores, 2 cameras each, two weeks."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('simulated') / 'events.db'}"
+    end = datetime(2026, 11, 28, 21, tzinfo=UTC)
+    simulate(url, Chain(3, 2), days=14, events=4000, seed=5, end=end, progress=False)
+    with serve(url) as base:
+        yield base
+
+
+@pytest.mark.parametrize("width", [390, 820, 1366])
+def test_a_simulated_chain_fits_every_width_and_shows_the_apis_numbers(browser, simulated_server, width):
+    page, problems = open_dashboard(browser, simulated_server, viewport=(width, 900))
+    wait_for_refresh(page)
+    assert fits_the_screen(page), f"the page scrolls sideways at {width} px"
+    check_overview(page, simulated_server)
+    rows = check_products(page, simulated_server)
+    assert sum(not row["suppressed"] for row in rows) >= 5, "the simulated chain should give figures to rank"
+    check_heatmap(page, simulated_server, "UTC")
+    shot(page, f"dashboard-simulated-{width}")
     assert not problems
 
 
