@@ -19,7 +19,7 @@ from storemood.training.callbacks import (
     default_callbacks,
 )
 from storemood.training.config import EpochResult, TrainConfig
-from storemood.training.train import make_optimizer
+from storemood.training.train import make_optimizer, restart_schedule
 
 
 def new_run(schedule: str = "plateau") -> Run:
@@ -69,6 +69,40 @@ def test_checkpoints_keep_the_best_and_the_last_epoch_and_a_resume_carries_on(tm
     assert not resumed.stop
     finish_epoch(resumed, [stopping], 0.45)
     assert resumed.stop and resumed.epoch == 5
+
+
+def new_config_run(schedule: str, epochs: int, **changes) -> Run:
+    config = TrainConfig(
+        arch="seed-cnn", classes=("a", "b", "c"), schedule=schedule, learning_rate=0.01, epochs=epochs, **changes
+    )
+    model = torch.nn.Linear(4, 3)
+    optimizer, scheduler = make_optimizer(model, config, steps_per_epoch=1)
+    return Run(config, model, optimizer, scheduler)
+
+
+def test_a_resume_with_another_schedule_anneals_over_the_epochs_left(tmp_path: Path):
+    """A plateau run stopped after 3 epochs, resumed with ``--schedule cosine --epochs 7``: the rate starts
+    at ``--lr`` again and reaches zero after the 4 epochs left; a plateau resume keeps its state but takes
+    the new patience."""
+    run = new_config_run("plateau", epochs=7)
+    for accuracy in (0.3, 0.5, 0.4):
+        finish_epoch(run, [ModelCheckpoint(tmp_path)], accuracy)
+    run.optimizer.param_groups[0]["lr"] = 0.002  # as if the plateau schedule had lowered it
+
+    cosine = new_config_run("cosine", epochs=7)
+    assert not checkpoint.resume(cosine, tmp_path / checkpoint.LAST)
+    restart_schedule(cosine, steps_per_epoch=1)
+    rates = []
+    for _ in range(4):
+        rates.append(cosine.optimizer.param_groups[0]["lr"])
+        cosine.optimizer.step()
+        cosine.scheduler.step()
+    assert rates[0] == pytest.approx(0.01) and rates == sorted(rates, reverse=True)
+    assert cosine.optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-9)
+
+    plateau = new_config_run("plateau", epochs=7, plateau_patience=1)
+    assert checkpoint.resume(plateau, tmp_path / checkpoint.LAST)
+    assert plateau.scheduler.patience == 1 and plateau.scheduler.best == run.scheduler.best
 
 
 def test_plateau_schedule_follows_the_holdout_not_validation_and_the_log_records_it(tmp_path: Path):

@@ -43,16 +43,32 @@ def save_checkpoint(path: Path, run: Run) -> None:
     os.replace(tmp, path)
 
 
-def resume(run: Run, path: Path) -> None:
-    """Load a checkpoint's weights, average, optimiser and schedule state and history into a fresh ``run``."""
+def resume(run: Run, path: Path) -> bool:
+    """Load a checkpoint's weights, average, optimiser and schedule state and history into a fresh ``run``.
+
+    Returns whether the schedule's state was kept: it is when the checkpoint used the schedule that
+    ``run.config`` names (a plateau schedule then takes this run's factor and patience: flags win), and
+    it is not when the schedule changed, so the caller starts the new one over the epochs left.
+    """
     state = torch.load(path, map_location="cpu", weights_only=False)
     run.model.load_state_dict(state["model"])
     run.optimizer.load_state_dict(state["optimizer"])
-    run.scheduler.load_state_dict(state["scheduler"])
+    same_schedule = state["config"]["schedule"] == run.config.schedule
+    if same_schedule:
+        run.scheduler.load_state_dict(state["scheduler"])
+    if same_schedule and isinstance(run.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        run.scheduler.factor, run.scheduler.patience = run.config.plateau_factor, run.config.plateau_patience
     if run.ema is not None:
         run.ema.load_state_dict(state["ema"])
     run.history = [EpochResult(**h) for h in state["history"]]
     log.info("resuming %s at epoch %d (best val accuracy %.4f)", path, run.epoch + 1, state["best_val_accuracy"])
+    if not same_schedule:
+        log.info(
+            "schedule changed from %s to %s: it restarts for the epochs left",
+            state["config"]["schedule"],
+            run.config.schedule,
+        )
+    return same_schedule
 
 
 def load_model(checkpoint: Path | str) -> tuple[torch.nn.Module, TrainConfig]:

@@ -101,17 +101,31 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig, steps_per_epoch:
         optimizer = torch.optim.SGD(groups, lr=config.learning_rate, momentum=0.9, nesterov=True)
     else:
         optimizer = torch.optim.AdamW(groups, lr=config.learning_rate)
+    return optimizer, make_schedule(optimizer, config, steps_per_epoch, config.epochs)
+
+
+def make_schedule(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int, epochs: int):
+    """The learning-rate schedule that ``config.schedule`` names, spanning ``epochs`` epochs from ``--lr``."""
     if config.schedule == "onecycle":
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, config.learning_rate, epochs=config.epochs, steps_per_epoch=steps_per_epoch
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, config.learning_rate, epochs=epochs, steps_per_epoch=steps_per_epoch
         )
-    elif config.schedule == "cosine":
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.epochs * steps_per_epoch)
-    else:
-        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="max", factor=config.plateau_factor, patience=config.plateau_patience
-        )
-    return optimizer, scheduler
+    if config.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs * steps_per_epoch)
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="max", factor=config.plateau_factor, patience=config.plateau_patience
+    )
+
+
+def restart_schedule(run: Run, steps_per_epoch: int) -> None:
+    """Give a resumed run the schedule its config names, starting at ``--lr`` and spanning the epochs left.
+
+    This is how a teacher that a plateau schedule left at a flat rate is finished in a fixed budget: resume
+    it with ``--schedule cosine`` and the rate anneals to zero by ``--epochs``.
+    """
+    for group in run.optimizer.param_groups:
+        group["lr"] = group["initial_lr"] = run.config.learning_rate
+    run.scheduler = make_schedule(run.optimizer, run.config, steps_per_epoch, max(1, run.config.epochs - run.epoch))
 
 
 @torch.no_grad()
@@ -224,8 +238,8 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     train_set, holdout = split_holdout(train_set, config.holdout, config.seed)
     run = start_run(config, train_set)
-    if resume and (out / checkpoint.LAST).exists():
-        checkpoint.resume(run, out / checkpoint.LAST)
+    if resume and (out / checkpoint.LAST).exists() and not checkpoint.resume(run, out / checkpoint.LAST):
+        restart_schedule(run, math.ceil(len(train_set) / config.batch_size))
     callbacks = default_callbacks(config, out)
     for callback in callbacks:
         callback.on_train_begin(run)
