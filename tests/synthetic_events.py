@@ -31,10 +31,17 @@ class Catalogue:
 
 
 def synthetic_events(
-    n: int, seed: int = 0, catalogue: Catalogue = Catalogue(), start: datetime = EPOCH, days: float = 14.0
+    n: int,
+    seed: int = 0,
+    catalogue: Catalogue = Catalogue(),
+    start: datetime = EPOCH,
+    days: float = 14.0,
+    unread_share: float = 0.0,
 ) -> Iterator[VisitEvent]:
-    """``n`` visits spread over ``days`` days from ``start``, in time order per call."""
+    """``n`` visits spread over ``days`` days from ``start``, in time order per call; about ``unread_share``
+    of them from faces that were never readable (no emotion), drawn apart so the others stay the same."""
     rng = np.random.default_rng(seed)
+    unread = np.random.default_rng([seed, 1]).random(n) < unread_share
     moods = rng.dirichlet(np.ones(len(FER7)) * 0.7, size=len(catalogue.products)) * 20 + 0.5
     offsets = np.sort(rng.uniform(0, days * 86400, n))
     dwell = rng.lognormal(mean=1.2, sigma=0.8, size=n)
@@ -44,6 +51,7 @@ def synthetic_events(
     for i in range(n):
         p = int(product[i])
         probabilities = rng.dirichlet(moods[p])
+        frames = max(1, int(dwell[i] * 15))
         begin = start + timedelta(seconds=float(offsets[i]))
         yield VisitEvent(
             store=catalogue.stores[store[i]],
@@ -55,9 +63,10 @@ def synthetic_events(
             track_id=i,
             start=begin,
             end=begin + timedelta(seconds=float(dwell[i])),
-            frames=max(1, int(dwell[i] * 15)),
-            probabilities=dict(zip(FER7, probabilities.tolist(), strict=True)),
-            dominant_emotion=FER7[int(np.argmax(probabilities))],
+            frames=frames,
+            readable_frames=0 if unread[i] else frames,
+            probabilities=None if unread[i] else dict(zip(FER7, probabilities.tolist(), strict=True)),
+            dominant_emotion=None if unread[i] else FER7[int(np.argmax(probabilities))],
             face_score=float(rng.uniform(0.6, 1.0)),
             face_size=float(rng.uniform(40, 160)),
             id=str(uuid.UUID(int=(ids + i) % 2**128)),

@@ -59,6 +59,8 @@ def test_an_old_database_is_upgraded_without_losing_events(tmp_path):
     engine = create_db_engine(url)
     migrate(engine, "0001")  # the first schema, before the stores table existed
     rows = [{**event_to_row(event), "recorded_at": event.end.isoformat()} for event in synthetic_events(30, seed=3)]
+    for row in rows:
+        row.pop("readable_frames")  # recorded from revision 0006 on
     columns = ", ".join(f'"{name}"' for name in rows[0])
     with engine.begin() as connection:
         connection.execute(
@@ -68,10 +70,15 @@ def test_an_old_database_is_upgraded_without_losing_events(tmp_path):
     engine.dispose()
     store = EventTable(url)  # opening migrates to the newest schema
     with store.engine.connect() as connection:
-        stored = set(connection.scalars(sa.text("SELECT id FROM events")))
+        stored = connection.execute(sa.text("SELECT id, p_happy, dominant, readable_frames FROM events")).all()
         backfilled = set(connection.scalars(sa.text("SELECT id FROM stores")))
-    assert stored == {row["id"] for row in rows}
+    assert {row.id: (row.p_happy, row.dominant) for row in stored} == {
+        row["id"]: (row["p_happy"], row["dominant"]) for row in rows
+    }
+    assert {row.readable_frames for row in stored} == {None}  # not known for visits stored before 0006
     assert backfilled == {row["store"] for row in rows}
+    unread = next(synthetic_events(1, seed=8, unread_share=1.0))
+    assert store.add([unread]) == 1  # the relaxed columns take a visit that was never readable
     store.close()
 
 

@@ -23,8 +23,14 @@ RIGHT = Zone(id="right", rect=(0.5, 0.0, 0.5, 1.0), inertia=3, product=Product(s
 CAMERA = Camera(id="cam", source="0", zones=[LEFT, RIGHT])
 
 
-def frame(index: int, faces: dict[int, tuple[float, np.ndarray | None]], ended: tuple[int, ...] = ()) -> FrameResult:
-    """A frame at ``index`` with faces ``{track: (centre_x_px, probabilities)}`` (64 px boxes at y=240)."""
+def frame(
+    index: int,
+    faces: dict[int, tuple[float, np.ndarray | None]],
+    ended: tuple[int, ...] = (),
+    unreadable: tuple[int, ...] = (),
+) -> FrameResult:
+    """A frame at ``index`` with faces ``{track: (centre_x_px, probabilities)}`` (64 px boxes at y=240); the
+    tracks in ``unreadable`` are turned away (the readability stage's verdict) and carry no probabilities."""
     ids = list(faces)
     boxes = np.array([[faces[t][0] - 32, 208, 64, 64] for t in ids], np.float32).reshape(-1, 4)
     probabilities = np.array(
@@ -35,6 +41,7 @@ def frame(index: int, faces: dict[int, tuple[float, np.ndarray | None]], ended: 
         scores=np.full(len(ids), 0.9, np.float32),
         track_ids=np.array(ids, np.int64),
         probabilities=probabilities,
+        readable=np.array([t not in unreadable for t in ids], bool),
         ended_tracks=ended,
     )
     return FrameResult(index, T0 + timedelta(seconds=index / FPS), (HEIGHT, WIDTH), detected, FER7)
@@ -111,11 +118,29 @@ def test_tracks_are_separate_visits_and_unclassified_frames_do_not_count_in_the_
     assert events[2].frames == 40 - (LEFT.inertia - 1)  # frames without a new classification still count
 
 
+def test_only_readable_frames_count_in_the_reading_and_a_never_readable_visit_has_none():
+    """Track 1 turns away for frames 10-29 (its smoothed reading is carried there, and must not count);
+    track 2 never faces the camera: its visit is kept, with dwell and frames but no emotion."""
+    rows = random_probabilities(np.random.default_rng(6), 40)
+    turned = range(10, 30)
+    frames = [
+        frame(i, {1: (100.0, rows[i]), 2: (400.0, rows[i])}, unreadable=(2, 1) if i in turned else (2,))
+        for i in range(40)
+    ]
+    events = {e.track_id: e for e in feed(EventBuilder("shop", CAMERA, min_dwell_s=1.0), frames)}
+    read = [rows[i] for i in range(LEFT.inertia - 1, 40) if i not in turned]
+    assert events[1].readable_frames == len(read) and events[1].frames == 40 - (LEFT.inertia - 1)
+    expected = np.mean(np.asarray(read, np.float64), axis=0)
+    assert [events[1].probabilities[name] for name in FER7] == pytest.approx(expected.tolist(), abs=1e-6)
+    assert (events[2].probabilities, events[2].dominant_emotion, events[2].readable_frames) == (None, None, 0)
+    assert events[2].dwell_seconds == pytest.approx((40 - RIGHT.inertia) / FPS)
+
+
 def test_events_hold_only_anonymous_figures():
     rows = random_probabilities(np.random.default_rng(4), 20)
     (event,) = feed(EventBuilder("shop", CAMERA), [frame(i, {1: (100.0, rows[i])}) for i in range(20)])
     for item in dataclasses.fields(VisitEvent):
         value = getattr(event, item.name)
-        assert isinstance(value, str | int | float | datetime | dict), item.name
+        assert value is None or isinstance(value, str | int | float | datetime | dict), item.name
         if isinstance(value, dict):
             assert all(isinstance(v, float) for v in value.values())

@@ -169,6 +169,24 @@ class ClassifySettings(_Strict):
         description="Average each reading with the mirror image's (the model card's accuracy is measured "
         "so); false halves the model work.",
     )
+    max_yaw: float = Field(
+        defaults.MAX_YAW,
+        ge=0,
+        le=90,
+        description="Read only faces turned at most this many degrees left or right of the camera (estimated "
+        "from the landmarks); a face turned further counts in visits and dwell but adds no emotion reading.",
+    )
+    max_pitch: float = Field(
+        defaults.MAX_PITCH,
+        ge=0,
+        le=90,
+        description="Read only faces tilted at most this many degrees up or down from the camera.",
+    )
+    read_min_face: float = Field(
+        defaults.READ_MIN_FACE,
+        ge=1,
+        description="Read only faces with at least this side in pixels (smaller ones are tracked, not read).",
+    )
     model: Path | None = Field(
         None, description="ONNX emotion model, relative to this YAML file (default: the shipped model)."
     )

@@ -76,6 +76,10 @@ DWELL_SIGMA = 0.8
 DWELL_PER_APPEAL = 0.35
 #: The Dirichlet concentration of one visit's mean emotion probabilities, for a product of appeal 0.
 BASE_MOOD = {"angry": 0.5, "disgust": 0.3, "fear": 0.3, "happy": 1.6, "neutral": 3.0, "sad": 0.7, "surprise": 0.6}
+#: Share of visits whose face is never readable (turned to the shelf, too small): stored with no emotion;
+#: the others have a readable share of their frames drawn from Beta(READABLE_BETA).
+UNREAD_SHARE = 0.08
+READABLE_BETA = (4.0, 2.0)
 #: Visits written per transaction.
 BATCH = 5000
 #: Longest simulated period: ten years.
@@ -191,6 +195,8 @@ def _day(
     scores = rng.uniform(0.55, 0.99, count)
     sizes = np.clip(rng.lognormal(np.log(70.0), 0.3, count), 40.0, 300.0)
     ids = rng.bytes(16 * count)
+    frames = np.maximum(1, np.round(dwell * FRAMES_PER_SECOND)).astype(int)
+    readable = np.where(rng.random(count) < UNREAD_SHARE, 0, np.ceil(frames * rng.beta(*READABLE_BETA, count)))
     visits = []
     for i in range(count):
         store, camera = divmod(int(cameras[i]), chain.cameras_per_store)
@@ -207,9 +213,10 @@ def _day(
                 track_id=first_track + i,
                 start=start,
                 end=start + timedelta(seconds=float(dwell[i])),
-                frames=max(1, round(float(dwell[i]) * FRAMES_PER_SECOND)),
-                probabilities=dict(zip(FER7, probabilities[i].tolist(), strict=True)),
-                dominant_emotion=FER7[dominant[i]],
+                frames=int(frames[i]),
+                readable_frames=int(readable[i]),
+                probabilities=dict(zip(FER7, probabilities[i].tolist(), strict=True)) if readable[i] else None,
+                dominant_emotion=FER7[dominant[i]] if readable[i] else None,
                 face_score=float(scores[i]),
                 face_size=float(sizes[i]),
                 id=str(uuid.UUID(bytes=ids[16 * i : 16 * i + 16], version=4)),

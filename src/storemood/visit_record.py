@@ -24,11 +24,12 @@ class VisitEvent:
     start: datetime  # UTC, timezone-aware
     end: datetime  # UTC, timezone-aware
     frames: int
-    probabilities: dict[str, float]  # mean probability of each emotion over the visit
-    dominant_emotion: str
+    probabilities: dict[str, float] | None  # mean of each emotion over the readable frames; None: never readable
+    dominant_emotion: str | None  # None when the face was never readable
     face_score: float  # mean detector score
     face_size: float  # mean face box side, pixels
     product_name: str = ""
+    readable_frames: int | None = None  # frames in which the face was frontal and large enough to read
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property

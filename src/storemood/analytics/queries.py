@@ -130,9 +130,12 @@ class AggregateRow:
     ``counts`` are the visits by dominant emotion; ``shares`` each emotion's estimated share by the method
     ``shares_method``; ``probabilities`` the mean (calibrated) probabilities; ``valence`` the positive minus
     the negative share (-1..1); ``engaged`` the visits lasting at least the engagement threshold; the
-    ``*_ci95`` fields are 95% intervals (:mod:`storemood.analytics.uncertainty`). ``enough_visits``: the
-    group reaches the minimum sample and may be ranked. A ``suppressed`` group has fewer visits than the
-    minimum group size: every figure but its visit count is None.
+    ``*_ci95`` fields are 95% intervals (:mod:`storemood.analytics.uncertainty`). ``read_visits`` are the
+    visits whose face was readable at least once: the emotion figures (counts, shares, probabilities,
+    valence) are over these only, while visits, engagement and dwell count every visit; with no read visit
+    the emotion figures are None. ``enough_visits``: the group reaches the minimum sample of read visits
+    and may be ranked. A ``suppressed`` group has fewer visits than the minimum group size: every figure but
+    its visit count is None.
     """
 
     key: str
@@ -151,6 +154,7 @@ class AggregateRow:
     shares_ci95: dict[str, Interval] | None = None
     valence_ci95: Interval | None = None
     dwell_median_ci95_s: Interval | None = None
+    read_visits: int | None = None
     enough_visits: bool = False
     suppressed: bool = False
 
@@ -342,6 +346,7 @@ def _exact_figures(bind: Bind, dimensions: list[str], filters: Filters, engageme
             _MedianBound(v.dwell_s, -1).label("dwell_low_s"),
             _MedianBound(v.dwell_s, 1).label("dwell_high_s"),
             *(sa.func.sum(sa.case((v.dominant == name, 1), else_=0)).label(f"n_{name}") for name in FER7),
+            sa.func.count(v[EMOTION_COLUMNS[FER7[0]]]).label("emotion_visits"),
             *(sa.func.avg(v[column]).label(column) for column in EMOTION_COLUMNS.values()),
         )
         .group_by(*grouping)
@@ -463,25 +468,32 @@ def _to_row(row: Figures, key: str, policy: FigurePolicy) -> AggregateRow:
             shares_method=policy.shares,
             suppressed=True,
         )
+    read = int(row["emotion_visits"] or 0)
+    dwell = {
+        "visits": visits,
+        "engaged": int(row["engaged"]),
+        "dwell_total_s": float(row["dwell_total_s"]),
+        "dwell_median_s": float(row["dwell_median_s"]),
+        "dwell_median_ci95_s": (float(row["dwell_low_s"]), float(row["dwell_high_s"])),
+        "read_visits": read,
+        "shares_method": policy.shares,
+    }
+    if read == 0:
+        return AggregateRow(**named, **dwell, shares=None, probabilities=None, valence=None)
     counts = {name: int(row[f"n_{name}"]) for name in FER7}
     probabilities = {name: float(row[column]) for name, column in EMOTION_COLUMNS.items()}
-    counted = {name: count / visits for name, count in counts.items()}
-    shares, shares_ci95, valence_ci95 = quantification.estimate(counted, probabilities, visits, policy.shares)
+    counted = {name: count / read for name, count in counts.items()}
+    shares, shares_ci95, valence_ci95 = quantification.estimate(counted, probabilities, read, policy.shares)
     return AggregateRow(
         **named,
-        visits=visits,
-        engaged=int(row["engaged"]),
-        dwell_total_s=float(row["dwell_total_s"]),
-        dwell_median_s=float(row["dwell_median_s"]),
+        **dwell,
         shares=shares,
         probabilities=probabilities,
         valence=_valence(shares),
         counts=counts,
-        shares_method=policy.shares,
         shares_ci95=shares_ci95,
         valence_ci95=valence_ci95,
-        dwell_median_ci95_s=(float(row["dwell_low_s"]), float(row["dwell_high_s"])),
-        enough_visits=visits >= policy.min_visits,
+        enough_visits=read >= policy.min_visits,
     )
 
 
@@ -702,8 +714,10 @@ def list_visits(bind: Bind, filters: Filters | None = None, limit: int | None = 
     """Raw visits, oldest first, with anonymous fields only (no pixel, crop or embedding is ever stored).
 
     Each row: ``id``, ``store``, ``camera``, ``zone``, ``product``, ``product_name``, ``brand``, ``track_id``
-    (per camera session), ``start`` and ``end`` (ISO, UTC), ``dwell_s``, ``frames``, ``dominant_emotion``,
-    ``probabilities`` (mean per emotion), ``face_score`` and ``face_size``.
+    (per camera session), ``start`` and ``end`` (ISO, UTC), ``dwell_s``, ``frames``, ``readable_frames``
+    (None for visits stored before it was recorded), ``dominant_emotion`` and ``probabilities`` (mean per
+    emotion over the readable frames; both None when the face was never readable), ``face_score`` and
+    ``face_size``.
     """
     columns = [events.c[name] for name in _VISIT_COLUMNS] + [events.c[column] for column in EMOTION_COLUMNS.values()]
     statement = sa.select(*columns).where(*(filters or Filters()).clauses()).order_by(events.c.start, events.c.seq)
@@ -719,7 +733,7 @@ def count_visits(bind: Bind, filters: Filters | None = None) -> int:
 
 
 _VISIT_COLUMNS = ("id", "store", "camera", "zone", "product", "product_name", "brand", "track_id")
-_VISIT_COLUMNS += ("start", "end", "dwell_s", "frames", "dominant", "face_score", "face_size")
+_VISIT_COLUMNS += ("start", "end", "dwell_s", "frames", "readable_frames", "dominant", "face_score", "face_size")
 
 
 def _visit(row: sa.Row) -> dict:
@@ -727,5 +741,7 @@ def _visit(row: sa.Row) -> dict:
     visit = {name: values[name] for name in _VISIT_COLUMNS if name != "dominant"}
     visit["start"], visit["end"] = values["start"].isoformat(), values["end"].isoformat()
     visit["dominant_emotion"] = values["dominant"]
-    visit["probabilities"] = {emotion: values[column] for emotion, column in EMOTION_COLUMNS.items()}
+    visit["probabilities"] = (
+        None if values["dominant"] is None else {emotion: values[column] for emotion, column in EMOTION_COLUMNS.items()}
+    )
     return visit

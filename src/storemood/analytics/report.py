@@ -111,7 +111,15 @@ def status(row: AggregateRow, policy: FigurePolicy) -> str:
     """Why a row's figures are not shown or not ranked ("" when they are both)."""
     if row.suppressed:
         return f"suppressed: fewer than {policy.min_group} visits"
-    return "" if row.enough_visits else f"too few visits (under {policy.min_visits}): not ranked"
+    if row.shares is None:
+        return "no face readable: no emotion figures"
+    return "" if row.enough_visits else f"too few read visits (under {policy.min_visits}): not ranked"
+
+
+def visits_text(row: AggregateRow) -> str:
+    """The visit count, with how many had a readable face when some did not: ``57 (48 read)``."""
+    unread = row.read_visits is not None and row.read_visits < row.visits
+    return f"{row.visits} ({row.read_visits} read)" if unread else str(row.visits)
 
 
 def interval_text(interval: tuple[float, float] | None, spec: str) -> str:
@@ -142,12 +150,12 @@ def to_table(report: Report):
         table.add_row(
             _label(row),
             row.brand,
-            str(row.visits),
+            visits_text(row),
             f"{row.dwell_median_s:.1f} s ({interval_text(row.dwell_median_ci95_s, '.1f')})",
             f"{row.engagement:.0%}",
-            f"{row.valence:+.2f}",
+            "–" if row.valence is None else f"{row.valence:+.2f}",
             interval_text(row.valence_ci95, "+.2f"),
-            _top_reactions(row) if row.enough_visits else f"too few visits; {_top_reactions(row)}",
+            "; ".join(text for text in (status(row, report.policy), _top_reactions(row)) if text),
             style=None if row.enough_visits else "dim",
         )
     return table
@@ -198,17 +206,19 @@ def _busiest(bind: Bind, report: Report, series: str) -> tuple[str, ...]:
 
 def _cells(row: AggregateRow, policy: FigurePolicy) -> list[str]:
     """The HTML table cells of one row: figures with their intervals, or why there are none."""
-    named = [_label(row), row.brand, str(row.visits)]
+    named = [_label(row), row.brand, visits_text(row)]
     if row.suppressed:
         return [*named, status(row, policy), *[""] * (4 + len(FER7))]
+    dwell = [f"{row.dwell_median_s:.1f} ({interval_text(row.dwell_median_ci95_s, '.1f')})", f"{row.engagement:.0%}"]
+    if row.shares is None:
+        return [*named, status(row, policy), *dwell, *[""] * (1 + len(FER7))]
     intervals = row.shares_ci95 or {}
     return [
         *named,
         status(row, policy),
-        f"{row.dwell_median_s:.1f} ({interval_text(row.dwell_median_ci95_s, '.1f')})",
-        f"{row.engagement:.0%}",
+        *dwell,
         f"{row.valence:+.2f} ({interval_text(row.valence_ci95, '+.2f')})",
-        *(f"{(row.shares or {})[name]:.0%} ({intervals[name][0]:.0%}–{intervals[name][1]:.0%})" for name in FER7),
+        *(f"{row.shares[name]:.0%} ({intervals[name][0]:.0%}–{intervals[name][1]:.0%})" for name in FER7),
     ]
 
 
@@ -238,8 +248,10 @@ tr.few td{{color:#999;background:#f6f6f6}}img{{max-width:100%}}</style></head><b
 <p>Visits from {html.escape(period)}. A visit is one shopper's stay in front of one product;
 valence is the share of visits whose dominant expression was positive (happy, surprise) minus the share
 negative (angry, disgust, fear, sad); engaged visits lasted at least {report.engagement_dwell_s:g} s.
+Emotion figures count only the visits in which the face was readable at least once (turned towards the
+camera and large enough; "48 read" says how many); visits, dwell and engagement count every visit.
 Emotion shares are estimated by the <b>{html.escape(policy.shares)}</b> method; figures in brackets are 95%
-intervals. Rows with fewer than {policy.min_visits} visits are greyed: too few visits to rank. Groups with
+intervals. Rows with fewer than {policy.min_visits} read visits are greyed: too few visits to rank. Groups with
 fewer than {policy.min_group} visits show no figure at all, so that no single shopper's reaction can be read.
 Generated {_when(datetime.now(UTC), zone)}.</p>
 <table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>

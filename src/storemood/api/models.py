@@ -79,14 +79,17 @@ class AggregateRowOut(Out):
     dwell_total_s: float | None
     dwell_median_s: float | None
     dwell_median_ci95_s: Interval | None = Field(description="95% order-statistic interval of the median dwell")
-    counts: dict[str, int] | None = Field(description="visits by dominant emotion")
-    shares: dict[str, float] | None = Field(description="each emotion's estimated share of visits")
+    read_visits: int | None = Field(
+        None, description="visits whose face was readable at least once; the emotion figures are over these"
+    )
+    counts: dict[str, int] | None = Field(description="read visits by dominant emotion")
+    shares: dict[str, float] | None = Field(description="each emotion's estimated share of read visits")
     shares_method: str = Field(description="count, calibrated or adjusted (see the documentation)")
     shares_ci95: dict[str, Interval] | None = Field(description="95% interval of each share")
     probabilities: dict[str, float] | None = Field(description="mean (calibrated) emotion probabilities")
     valence: float | None = Field(description="positive minus negative share, -1..1")
     valence_ci95: Interval | None = Field(description="95% interval of the valence")
-    enough_visits: bool = Field(description="visits reach the minimum sample: the group may be ranked")
+    enough_visits: bool = Field(description="read visits reach the minimum sample: the group may be ranked")
     suppressed: bool = Field(description="fewer visits than the minimum group size: no figure shown")
 
 
@@ -140,8 +143,9 @@ class VisitOut(Out):
     end: str
     dwell_s: float
     frames: int
-    dominant_emotion: str
-    probabilities: dict[str, float]
+    readable_frames: int | None = Field(description="frames in which the face was frontal and large enough to read")
+    dominant_emotion: str | None = Field(description="null when the face was never readable")
+    probabilities: dict[str, float] | None = Field(description="mean over the readable frames; null: never readable")
     face_score: float
     face_size: float
 

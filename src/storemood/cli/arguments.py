@@ -70,6 +70,11 @@ def factor(text: str) -> float:
     return _number(text, float, lambda value: 0 < value < 1, "a number between 0 and 1, both excluded")
 
 
+def angle(text: str) -> float:
+    """Argument type for a head-turn limit in degrees: 0..90."""
+    return _number(text, float, lambda value: 0 <= value <= 90, "a number of degrees from 0 to 90")
+
+
 def port(text: str) -> int:
     """Argument type for a TCP port to listen on: 1..65535."""
     return _number(text, int, lambda value: 1 <= value <= 65535, "a port number from 1 to 65535")

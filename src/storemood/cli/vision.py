@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from storemood.cli.arguments import (
+    angle,
     non_negative_float,
     positive_float,
     positive_int,
@@ -33,6 +34,9 @@ OPTION_FLAGS = (
     "every",
     "max_frames",
     "classify_hz",
+    "max_yaw",
+    "max_pitch",
+    "read_min_face",
     "half_life",
     "lost_s",
     "min_track_s",
@@ -185,6 +189,27 @@ def _register_run(subparsers: argparse._SubParsersAction) -> None:
         metavar="HZ",
         help="re-read each tracked face's expression this often per second; new faces are read at once; "
         f"0 reads every face on every frame {_default(f'{RunOptions.classify_hz:g}', 'classify.hz')}",
+    )
+    parser.add_argument(
+        "--max-yaw",
+        type=angle,
+        metavar="DEG",
+        help="read only faces turned at most this many degrees left or right of the camera; the others count in "
+        f"visits and dwell, not in emotion figures {_default(f'{RunOptions.max_yaw:g}', 'classify.max_yaw')}",
+    )
+    parser.add_argument(
+        "--max-pitch",
+        type=angle,
+        metavar="DEG",
+        help="read only faces tilted at most this many degrees up or down "
+        + _default(f"{RunOptions.max_pitch:g}", "classify.max_pitch"),
+    )
+    parser.add_argument(
+        "--read-min-face",
+        type=positive_float,
+        metavar="PX",
+        help="read only faces with at least this side in pixels (smaller ones are tracked, not read) "
+        + _default(f"{RunOptions.read_min_face:g}", "classify.read_min_face"),
     )
     parser.add_argument(
         "--half-life",

@@ -37,11 +37,20 @@ def event_to_row(event: VisitEvent) -> Row:
         "end": event.end.astimezone(UTC).isoformat(),
         "dwell_s": float(event.dwell_seconds),
         "frames": int(event.frames),
-        **{column: float(event.probabilities.get(name, 0.0)) for name, column in EMOTION_COLUMNS.items()},
+        **emotion_values(event.probabilities),
         "dominant": event.dominant_emotion,
+        "readable_frames": event.readable_frames,
         "face_score": float(event.face_score),
         "face_size": float(event.face_size),
     }
+
+
+def emotion_values(probabilities: dict[str, float] | None) -> Row:
+    """The emotion columns of a visit: its mean probabilities (0 for a class the model lacks), or all NULL for
+    a visit whose face was never readable, so no average ever counts a guess."""
+    if probabilities is None:
+        return dict.fromkeys(EMOTION_COLUMNS.values())
+    return {column: float(probabilities.get(name, 0.0)) for name, column in EMOTION_COLUMNS.items()}
 
 
 def _bindable(row: Row, recorded_at: datetime) -> Row:

@@ -4,7 +4,8 @@ heartbeat and still.
 Times are stored in UTC. SQLite keeps datetimes as naive text, PostgreSQL as ``timestamptz``; the
 :class:`UTCDateTime` type makes both hand back timezone-aware UTC datetimes, so queries and reports
 behave the same on either. The emotion columns are FER2013's seven classes; a model with fewer classes
-leaves the others at 0.
+leaves the others at 0. A visit whose face was never readable (turned away, too small) has NULL in every
+emotion column and in ``dominant``; ``readable_frames`` is NULL for visits written before it was recorded.
 """
 
 from __future__ import annotations
@@ -66,14 +67,15 @@ class EventRow(Base):
     end: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     dwell_s: Mapped[float] = mapped_column(sa.Float, nullable=False)
     frames: Mapped[int] = mapped_column(sa.Integer, nullable=False)
-    p_angry: Mapped[float] = mapped_column(sa.Float, nullable=False, default=0.0)
-    p_disgust: Mapped[float] = mapped_column(sa.Float, nullable=False, default=0.0)
-    p_fear: Mapped[float] = mapped_column(sa.Float, nullable=False, default=0.0)
-    p_happy: Mapped[float] = mapped_column(sa.Float, nullable=False, default=0.0)
-    p_neutral: Mapped[float] = mapped_column(sa.Float, nullable=False, default=0.0)
-    p_sad: Mapped[float] = mapped_column(sa.Float, nullable=False, default=0.0)
-    p_surprise: Mapped[float] = mapped_column(sa.Float, nullable=False, default=0.0)
-    dominant: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    p_angry: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    p_disgust: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    p_fear: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    p_happy: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    p_neutral: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    p_sad: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    p_surprise: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    dominant: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)
+    readable_frames: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
     face_score: Mapped[float] = mapped_column(sa.Float, nullable=False)
     face_size: Mapped[float] = mapped_column(sa.Float, nullable=False)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

@@ -46,6 +46,7 @@ class FramePipeline:
     def __init__(self, options: RunOptions) -> None:
         from storemood.vision.classifier import ClassificationSchedule, EmotionClassifier, ScheduledClassifier
         from storemood.vision.detectors import create_detector
+        from storemood.vision.pose import ReadableFaces
         from storemood.vision.smoother import EmotionSmoother
         from storemood.vision.tracker import FaceTracker
 
@@ -56,6 +57,7 @@ class FramePipeline:
         self.stages: list[Stage] = [
             create_detector(options.detector, options.min_face, candidates, options.threads),
             self.tracker,
+            ReadableFaces(options.max_yaw, options.max_pitch, options.read_min_face),
             ScheduledClassifier(classifier, ClassificationSchedule(options.classify_hz)),
             EmotionSmoother(options.half_life),
         ]

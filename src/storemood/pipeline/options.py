@@ -39,6 +39,8 @@ class RunOptions:
         max_frames: stop after reading this many frames (None: until the source ends).
         classify_hz: how often per second each tracked face is re-classified (a new track is classified at
             once); 0 classifies every face on every analysed frame.
+        max_yaw, max_pitch: only faces turned at most this many degrees from the camera are read.
+        read_min_face: only faces with at least this side (pixels) are read.
         half_life: smoothing half-life of the emotion probabilities, seconds.
         lost_s: seconds a track may go unseen (a head turned away, an occlusion) before it ends.
         match_gate: largest tracker matching cost at which a detection still continues a track.
@@ -62,6 +64,9 @@ class RunOptions:
     every: int = 1
     max_frames: int | None = None
     classify_hz: float = defaults.CLASSIFY_HZ
+    max_yaw: float = defaults.MAX_YAW
+    max_pitch: float = defaults.MAX_PITCH
+    read_min_face: float = defaults.READ_MIN_FACE
     half_life: float = 0.5
     lost_s: float = defaults.LOST_S
     match_gate: float = defaults.MATCH_GATE
@@ -89,6 +94,9 @@ def layout_values(analysis: Analysis) -> dict[str, Any]:
         "min_track_s": track.min_track_s,
         "classify_hz": classify.hz,
         "mirror": classify.mirror,
+        "max_yaw": classify.max_yaw,
+        "max_pitch": classify.max_pitch,
+        "read_min_face": classify.read_min_face,
         "model": classify.model,
         "fps": analysis.fps,
         "resolution": analysis.resolution,

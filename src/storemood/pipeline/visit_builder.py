@@ -1,9 +1,11 @@
 """EventBuilder: turns per-frame zone membership into one VisitEvent per visit.
 
 A visit is a stretch of consecutive frames in which one track counts as inside one zone (after the
-zone's inertia, see :mod:`storemood.pipeline.zones`). While it lasts, the builder sums the track's
-smoothed emotion probabilities, detector scores and face sizes; when the track leaves the zone, enters
-another or ends, the sums become one event of means. Visits shorter than ``min_dwell_s`` are dropped.
+zone's inertia, see :mod:`storemood.pipeline.zones`). While it lasts, the builder sums the track's detector
+scores and face sizes over every frame, and its smoothed emotion probabilities over the frames in which the
+face was readable (frontal and large enough, :mod:`storemood.vision.pose`); when the track leaves the zone,
+enters another or ends, the sums become one event of means. A visit whose face was never readable becomes an
+event with no emotion (it still counts in visits and dwell). Visits shorter than ``min_dwell_s`` are dropped.
 Only these figures are kept: no pixels, crops or embeddings ever reach an event.
 """
 
@@ -28,21 +30,26 @@ class _OpenVisit:
     start: datetime
     end: datetime
     frames: int = 0
-    classified_frames: int = 0
+    readable_frames: int = 0
+    read_frames: int = 0  # readable frames that had a reading (the smoother's, between classifications)
     probability_sum: np.ndarray | None = None
     score_sum: float = 0.0
     size_sum: float = 0.0
 
     def add(self, timestamp: datetime, probabilities: np.ndarray | None, score: float, size: float) -> None:
+        """Count one frame; ``probabilities`` is None for a frame in which the face could not be read."""
         self.end = timestamp
         self.frames += 1
         self.score_sum += score
         self.size_sum += size
-        if probabilities is not None and not np.isnan(probabilities).any():
+        if probabilities is None:
+            return
+        self.readable_frames += 1
+        if not np.isnan(probabilities).any():
             self.probability_sum = (
                 probabilities if self.probability_sum is None else self.probability_sum + probabilities
             )
-            self.classified_frames += 1
+            self.read_frames += 1
 
 
 class EventBuilder:
@@ -75,7 +82,8 @@ class EventBuilder:
                 continue
             if visit is None:
                 visit = self._open[track_id] = _OpenVisit(self._zones[zone_id], result.timestamp, result.timestamp)
-            probabilities = None if faces.probabilities is None else faces.probabilities[row].astype(np.float64)
+            readable = faces.probabilities is not None and faces.readable[row]
+            probabilities = faces.probabilities[row].astype(np.float64) if readable else None
             visit.add(result.timestamp, probabilities, float(faces.scores[row]), float(faces.sizes[row]))
         finished += [self._finish(track_id) for track_id in result.faces.ended_tracks if track_id in self._open]
         self.mapper.forget(result.faces.ended_tracks)
@@ -88,10 +96,12 @@ class EventBuilder:
 
     def _finish(self, track_id: int) -> VisitEvent | None:
         visit = self._open.pop(track_id)
-        if (visit.end - visit.start).total_seconds() < self.min_dwell_s or visit.probability_sum is None:
+        if (visit.end - visit.start).total_seconds() < self.min_dwell_s:
             return None
-        means = visit.probability_sum / visit.classified_frames
-        probabilities = {name: float(p) for name, p in zip(self._classes, means, strict=True)}
+        probabilities = None
+        if visit.probability_sum is not None:
+            means = visit.probability_sum / visit.read_frames
+            probabilities = {name: float(p) for name, p in zip(self._classes, means, strict=True)}
         return VisitEvent(
             store=self.store_id,
             camera=self.camera.id,
@@ -104,7 +114,8 @@ class EventBuilder:
             end=visit.end,
             frames=visit.frames,
             probabilities=probabilities,
-            dominant_emotion=max(probabilities, key=probabilities.__getitem__),
+            dominant_emotion=None if probabilities is None else max(probabilities, key=probabilities.__getitem__),
+            readable_frames=visit.readable_frames,
             face_score=visit.score_sum / visit.frames,
             face_size=visit.size_sum / visit.frames,
         )

@@ -140,9 +140,10 @@ class ClassificationSchedule:
 
 
 class ScheduledClassifier:
-    """The classifier's pipeline stage: reads the faces that are due, leaves the others' rows NaN.
+    """The classifier's pipeline stage: reads the readable faces that are due, leaves the others' rows NaN.
 
-    Sets ``probabilities`` (raw readings, for the smoother) and ``classified`` (which faces were read).
+    Sets ``probabilities`` (raw readings, for the smoother) and ``classified`` (which faces were read). A
+    face that is not readable (turned away, too small) is not due: it is read as soon as it turns back.
     """
 
     def __init__(self, classifier: EmotionClassifier, schedule: ClassificationSchedule) -> None:
@@ -152,7 +153,8 @@ class ScheduledClassifier:
     def update(self, faces: Faces, frame: FrameLike) -> Faces:
         """The tracked faces with this frame's readings; ended tracks leave the schedule."""
         self.schedule.forget(faces.ended_tracks)
-        due = self.schedule.due(faces.track_ids, frame.seconds)
+        due = np.zeros(len(faces), bool)
+        due[faces.readable] = self.schedule.due(faces.track_ids[faces.readable], frame.seconds)
         readings = np.full((len(faces), len(self.classifier.classes)), np.nan, np.float32)
         if due.any():
             readings[due] = self.classifier.classify_faces(frame.image, faces.select(due))

@@ -33,6 +33,7 @@ _ARRAYS: dict[str, tuple[str, tuple[str | int, ...]]] = {
     "track_ids": ("iu", ("N",)),
     "probabilities": ("f", ("N", "C")),
     "classified": ("b", ("N",)),
+    "readable": ("b", ("N",)),
 }
 _OPTIONAL = ("landmarks", "probabilities")
 _KIND_NAMES = {"f": "floating point", "iu": "integer", "b": "bool"}
@@ -53,6 +54,9 @@ class Faces:
             frame before smoothing; never classified yet after it).
         classified: ``(N,)`` bool, True for the faces the classifier read at this frame (the others carry
             their smoothed value), so a run can count its classifier work.
+        readable: ``(N,)`` bool, True for the faces frontal and large enough to read (all until the
+            readability stage, :mod:`storemood.vision.pose`, says otherwise); only these are classified and
+            only their frames count in a visit's emotion reading.
         ended_tracks: ids of the tracks that ended at this frame (unseen for too long, or still open when
             the source ended). Not rows: an ended track has no face in the frame. Stages that keep state per
             track drop theirs when they see its id here.
@@ -67,6 +71,7 @@ class Faces:
     track_ids: np.ndarray = field(default=None)  # type: ignore[assignment]
     probabilities: np.ndarray | None = None
     classified: np.ndarray = field(default=None)  # type: ignore[assignment]
+    readable: np.ndarray = field(default=None)  # type: ignore[assignment]
     ended_tracks: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
@@ -75,6 +80,8 @@ class Faces:
             object.__setattr__(self, "track_ids", np.full(n, -1, np.int64))
         if self.classified is None:
             object.__setattr__(self, "classified", np.zeros(n, bool))
+        if self.readable is None:
+            object.__setattr__(self, "readable", np.ones(n, bool))
         object.__setattr__(self, "ended_tracks", tuple(int(track_id) for track_id in self.ended_tracks))
         for name, (kinds, shape) in _ARRAYS.items():
             _check(name, getattr(self, name), kinds, shape, n)
@@ -105,6 +112,7 @@ class Faces:
             track_ids=self.track_ids[keep],
             probabilities=None if self.probabilities is None else self.probabilities[keep],
             classified=self.classified[keep],
+            readable=self.readable[keep],
             ended_tracks=self.ended_tracks,
         )
 

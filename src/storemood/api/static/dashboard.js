@@ -118,6 +118,7 @@ function percent(value) {
 }
 
 function signed(value) {
+  if (value === null || value === undefined) return "–";
   return `${value >= 0 ? "+" : ""}${value.toFixed(2)}`;
 }
 
@@ -141,7 +142,14 @@ function capitalized(text) {
 // Why a row's figures are greyed or missing: suppressed below k visits, or too few visits to rank.
 function note(row, policy) {
   if (row.suppressed) return `suppressed: fewer than ${policy.min_group} visits`;
-  return row.enough_visits ? "" : `too few visits to rank (under ${policy.min_visits})`;
+  if (row.shares === null) return "no face readable: no emotion figures";
+  return row.enough_visits ? "" : `too few read visits to rank (under ${policy.min_visits})`;
+}
+
+// Visits, and how many of them had a readable face when some did not: "57 (48 read)".
+function visitsText(row) {
+  const unread = row.read_visits !== null && row.read_visits !== undefined && row.read_visits < row.visits;
+  return unread ? `${integer.format(row.visits)} (${integer.format(row.read_visits)} read)` : integer.format(row.visits);
 }
 
 function productLabel(row) {
@@ -315,15 +323,16 @@ function rankingRows(table, rows, policy) {
 function renderOverview(overview) {
   const summary = overview.summary;
   const shown = summary && !summary.suppressed;
-  $("visits").textContent = summary ? integer.format(summary.visits) : "0";
+  $("visits").textContent = summary ? visitsText(summary) : "0";
   $("dwell").textContent = shown ? seconds(summary.dwell_median_s) : "–";
   $("dwell-interval").textContent = shown ? `95%: ${interval(summary.dwell_median_ci95_s, (value) => value.toFixed(1))} s` : "";
   $("valence").textContent = shown ? signed(summary.valence) : "–";
   $("valence").className = `figure ${shown ? valenceClass(summary).replace("number", "") : ""}`;
-  $("valence-interval").textContent = shown ? `95%: ${interval(summary.valence_ci95, signed)}` : "";
+  $("valence-interval").textContent = shown && summary.valence_ci95 ? `95%: ${interval(summary.valence_ci95, signed)}` : "";
   $("engagement").textContent = shown ? percent(summary.engagement) : "–";
   $("policy").textContent = `Ranked: products with at least ${overview.min_visits} visits, best by the low end of their `
     + `valence interval, worst by its high end. Groups of fewer than ${overview.min_group} visits show no figures. `
+    + "Emotion figures count only visits in which the face was readable (turned to the camera, large enough). "
     + `Shares estimated by the ${overview.shares_method} method.`;
   const { first_visit: first, last_visit: last } = overview.period;
   $("period").textContent = first ? `${dateTime.format(new Date(first))} – ${dateTime.format(new Date(last))} (${TIME_ZONE})` : "";
@@ -332,9 +341,9 @@ function renderOverview(overview) {
     data: {
       labels: EMOTIONS,
       datasets: [{
-        label: "share of visits",
-        data: EMOTIONS.map((name) => (shown ? summary.shares[name] : null)),
-        intervals: EMOTIONS.map((name) => (shown ? summary.shares_ci95[name] : null)),
+        label: "share of read visits",
+        data: EMOTIONS.map((name) => (shown && summary.shares ? summary.shares[name] : null)),
+        intervals: EMOTIONS.map((name) => (shown && summary.shares_ci95 ? summary.shares_ci95[name] : null)),
         whiskers: true,
         backgroundColor: EMOTIONS.map((name) => EMOTION_COLORS[name]),
       }],
@@ -470,14 +479,15 @@ function renderFigures(table) {
     ["Engaged", "number"], ["Valence", "number"], ["Valence 95%", "number"], ...EMOTIONS.map((name) => [name, "number"])];
   fillHead($("figures"), head);
   const shown = (get) => (row) => (row.suppressed ? "" : get(row));
+  const read = (get) => (row) => (row.suppressed || row.shares === null ? "" : get(row));
   fillRows($("figures"), table.rows, [
-    [label], ...(state.by === "brand" ? [] : [[(row) => row.brand]]), [(row) => integer.format(row.visits), "number"],
+    [label], ...(state.by === "brand" ? [] : [[(row) => row.brand]]), [visitsText, "number"],
     [(row) => note(row, table), "note"],
     [shown((row) => seconds(row.dwell_median_s)), "number"],
     [shown((row) => percent(row.engagement)), "number"],
-    [shown((row) => signed(row.valence)), valenceClass],
-    [shown((row) => interval(row.valence_ci95, signed)), "number"],
-    ...EMOTIONS.map((name) => [shown((row) => `${percent(row.shares[name])} (${interval(row.shares_ci95[name], percent)})`), "number"]),
+    [read((row) => signed(row.valence)), valenceClass],
+    [read((row) => interval(row.valence_ci95, signed)), "number"],
+    ...EMOTIONS.map((name) => [read((row) => `${percent(row.shares[name])} (${interval(row.shares_ci95[name], percent)})`), "number"]),
   ], greyed);
 }
 
