@@ -34,11 +34,12 @@ MIN_TRACK_S = 0.5
 CLASSIFY_HZ = 5.0
 MIRROR = True
 #: store.yaml ``classify``: only faces turned at most this far from the camera (degrees of yaw and pitch,
-#: estimated from the landmarks) and at least this large (pixels, the model's own input size: a smaller face
-#: is an upscaled guess) are read; the others count in visits and dwell but add no emotion reading.
+#: estimated from the landmarks) and at least this large (pixels; the shipped model loses 1.3 points of
+#: accuracy at 32 px and 4.5 at 24, benchmarks/bench_readability.py) are read; the others count in visits
+#: and dwell but add no emotion reading.
 MAX_YAW = 30.0
 MAX_PITCH = 30.0
-READ_MIN_FACE = 48
+READ_MIN_FACE = 32
 
 #: store.yaml ``settings.engagement_dwell_s``: a visit at least this long counts as engaged.
 ENGAGEMENT_DWELL_S = 3.0
