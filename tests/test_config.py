@@ -139,7 +139,7 @@ def test_store_blocks_beat_the_defaults_and_models_resolve_beside_the_yaml(tmp_p
 
 
 def test_an_unknown_detector_or_key_in_a_camera_block_names_its_line(tmp_path):
-    text = EXAMPLE.replace("min_face: 32", "min_face: 32\n      detector: yolo")
+    text = EXAMPLE.replace("      min_face: 32", "      min_face: 32\n      detector: yolo")
     with pytest.raises(UserError, match=rf"line {_line_of(text, 'detector: yolo')}: cameras\[0\]\.detect\.detector"):
         load_store(_write(tmp_path, text))
     text = EXAMPLE.replace("hz: 2.0", "hertz: 2.0")
