@@ -243,12 +243,18 @@ def signed_percent(value: float) -> str:
     return f"{'+' if value >= 0 else ''}{math.floor(value * 100 + 0.5)}%"
 
 
+def visits_text(row: dict) -> str:
+    """Visits as the dashboard writes them: with how many had a readable face when some did not."""
+    read = row.get("read_visits")
+    return f"{row['visits']:,}" if read is None or read == row["visits"] else f"{row['visits']:,} ({read:,} read)"
+
+
 def expected_figures(summary: dict) -> dict:
     """The overview cards; a group under the minimum group size shows only its visits."""
     if summary["suppressed"]:
-        return {"visits": f"{summary['visits']:,}", "dwell": "–", "valence": "–"}
+        return {"visits": visits_text(summary), "dwell": "–", "valence": "–"}
     return {
-        "visits": f"{summary['visits']:,}",
+        "visits": visits_text(summary),
         "dwell": f"{summary['dwell_median_s']:.1f} s",
         "valence": signed(summary["valence"]),
     }
