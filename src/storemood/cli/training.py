@@ -171,6 +171,27 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--class-weights", action="store_true", help="weight rare classes by inverse frequency")
     parser.add_argument("--patience", type=positive_int, default=10, help="early-stopping patience in epochs")
+    parser.add_argument(
+        "--distill",
+        nargs="+",
+        type=Path,
+        metavar="TEACHER.pt",
+        help="learn from these teacher checkpoints' averaged soft outputs on the same augmented views "
+        "(knowledge distillation), beside the labels; e.g. teachers/teacher-vgg/best.pt",
+    )
+    parser.add_argument(
+        "--temperature",
+        type=positive_float,
+        default=3.0,
+        help="--distill: softening of teacher and student outputs (default 3)",
+    )
+    parser.add_argument(
+        "--hard-weight",
+        type=probability,
+        default=0.1,
+        metavar="W",
+        help="--distill: weight of the labels' cross-entropy; the teachers' soft targets get 1 - W (default 0.1)",
+    )
     parser.add_argument("--int8", action="store_true", help="also quantize the exported model to int8")
     parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     parser.add_argument("--threads", type=non_negative_int, default=0, help="CPU threads; 0 uses all cores")
@@ -191,6 +212,7 @@ def _train(args: argparse.Namespace) -> int:
     from storemood.emotions import resolve_classes
     from storemood.errors import UserError
     from storemood.training.config import TrainConfig
+    from storemood.training.distill import load_teachers
     from storemood.training.models import require_architecture
     from storemood.training.run import run_training
     from storemood.training.train import resolve_precision
@@ -205,7 +227,11 @@ def _train(args: argparse.Namespace) -> int:
         raise UserError("--ferplus-blend needs --ferplus (a FER+ votes file)")
     # Checked before the training images are read (half a minute for FER2013), not after.
     require_architecture(args.arch)
-    for option, path in (("--labels", args.labels), ("--ferplus", args.ferplus)):
+    for option, path in (
+        ("--labels", args.labels),
+        ("--ferplus", args.ferplus),
+        *(("--distill", t) for t in args.distill or ()),
+    ):
         if path is not None and not path.exists():
             raise UserError(f"{option}: {path} does not exist")
     config = TrainConfig(
@@ -234,7 +260,11 @@ def _train(args: argparse.Namespace) -> int:
         ferplus_blend=args.ferplus_blend,
         ferplus=str(args.ferplus or ""),
         precision=resolve_precision(args.precision),
+        teachers=tuple(str(path) for path in args.distill or ()),
+        temperature=args.temperature,
+        hard_weight=args.hard_weight,
     )
+    load_teachers(config.teachers, config.classes, config.size)  # a wrong teacher fails now, not after loading
     model = run_training(config, args.out, resume=args.resume, int8=args.int8)
     print(f"model: {model}\nreport: {model.parent / 'report.md'}")
     return 0

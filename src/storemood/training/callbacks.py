@@ -41,6 +41,7 @@ class Run:
     scheduler: torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau
     ema: AveragedModel | None = None
     class_weights: torch.Tensor | None = None
+    teachers: list[torch.nn.Module] = field(default_factory=list)  # frozen, when distilling
     history: list[EpochResult] = field(default_factory=list)
     stop: bool = False  # set by a callback to end training after this epoch
 

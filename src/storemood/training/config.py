@@ -41,6 +41,9 @@ class TrainConfig:
     precision: str = "fp32"  # fp32 | bf16 (mixed precision: bf16 compute, fp32 weights)
     ema_decay: float = 0.0  # per-step decay of the weights' moving average; 0 turns it off
     time_limit: float = 0.0  # minutes per invocation: stop after the epoch that passes it; 0: no limit
+    teachers: tuple[str, ...] = ()  # checkpoints to distil from (storemood.training.distill); () : plain training
+    temperature: float = 3.0  # distillation: softening of teacher and student outputs
+    hard_weight: float = 0.1  # distillation: weight of the labels' cross-entropy beside the teachers' soft targets
 
 
 @dataclass
@@ -62,5 +65,6 @@ def config_from_dict(data: dict) -> TrainConfig:
     """The ``TrainConfig`` a checkpoint stored with ``dataclasses.asdict``."""
     data = dict(data)
     data["classes"] = tuple(data["classes"])
+    data["teachers"] = tuple(data.get("teachers", ()))
     data["augment"] = AugmentConfig(**data["augment"])
     return TrainConfig(**data)

@@ -35,6 +35,7 @@ from storemood.training import checkpoint
 from storemood.training.augment import augment
 from storemood.training.callbacks import Run, default_callbacks
 from storemood.training.config import EpochResult, TrainConfig
+from storemood.training.distill import load_teachers, soft_target_loss, teacher_probabilities
 from storemood.training.models import build_model, member_count, member_logits
 
 
@@ -177,7 +178,7 @@ def train_epoch(run: Run, train: ImageSet, epoch: int, bar: tqdm) -> tuple[float
         views = [x.contiguous(memory_format=torch.channels_last) for x in views]
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.precision == "bf16"):
             logits = [out.float() for out in member_logits(model, views)]
-        loss = sum(soft_cross_entropy(out, y, run.class_weights) for out in logits) / members
+        loss = sum(member_loss(run, out, view, y) for out, view in zip(logits, views, strict=True)) / members
         predicted = torch.stack([F.softmax(out, dim=1) for out in logits]).mean(dim=0).argmax(dim=1)
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -194,6 +195,17 @@ def train_epoch(run: Run, train: ImageSet, epoch: int, bar: tqdm) -> tuple[float
     return total_loss / seen, total_correct / seen
 
 
+def member_loss(run: Run, logits: torch.Tensor, view: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """One member's loss on its view: cross-entropy against the targets, or, when distilling, that weighted by
+    ``hard_weight`` plus the teachers' soft targets on the very same view (:mod:`storemood.training.distill`)."""
+    config = run.config
+    hard = soft_cross_entropy(logits, targets, run.class_weights)
+    if not run.teachers:
+        return hard
+    soft = teacher_probabilities(run.teachers, view, config.temperature, config.precision == "bf16")
+    return config.hard_weight * hard + (1 - config.hard_weight) * soft_target_loss(logits, soft, config.temperature)
+
+
 def make_ema(model: torch.nn.Module, config: TrainConfig) -> AveragedModel | None:
     """The moving average of ``model``'s weights and batch-norm statistics, when the config asks for one."""
     if config.ema_decay <= 0:
@@ -208,7 +220,8 @@ def start_run(config: TrainConfig, train_set: ImageSet) -> Run:
     model = build_model(config.arch, len(config.classes), config.size).to(memory_format=torch.channels_last)
     optimizer, scheduler = make_optimizer(model, config, math.ceil(len(train_set) / config.batch_size))
     weights = class_weights(train_set) if config.class_weights else None
-    return Run(config, model, optimizer, scheduler, make_ema(model, config), weights)
+    teachers = load_teachers(config.teachers, config.classes, config.size)
+    return Run(config, model, optimizer, scheduler, make_ema(model, config), weights, teachers)
 
 
 def fit_epoch(run: Run, train_set: ImageSet, val_set: ImageSet, holdout: ImageSet | None, epoch: int) -> EpochResult:
