@@ -116,8 +116,8 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
         "--arch",
         default="mood-ensemble",
         help="architecture: mood-ensemble (two narrow mood-resnets trained side by side and averaged: the "
-        "shipped model's, default), mood-resnet (one full-width network), seed-cnn (the notebooks' VGG-style CNN) "
-        "or teacher-vgg (a large VGG-style network, a teacher for distillation)",
+        "shipped model's, default), mood-resnet (one full-width network), seed-cnn (the notebooks' VGG-style CNN), "
+        "teacher-vgg (a large VGG-style network) or teacher-wrn (a wide residual network): teachers for distillation",
     )
     parser.add_argument("--epochs", type=positive_int, default=40, help="maximum epochs (default 40)")
     parser.add_argument("--batch-size", type=positive_int, default=128, help="images per step (default 128)")

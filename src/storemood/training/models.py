@@ -15,6 +15,9 @@
   that reaches 73% on FER2013 when trained long with SGD. Too slow to ship; it is a teacher for
   distillation and a member of the accurate ensemble. Global average pooling and a small head keep it
   at a few million parameters, so a resumable checkpoint (weights plus momentum) stays small.
+- ``teacher-wrn``: a wide residual teacher, a second kind beside the VGG one (distilled students learn more
+  from teachers whose errors differ): mood-resnet 1.5x as wide (96, 192, 384 channels) with two residual
+  blocks per stage.
 
 Every model takes ``(N, 1, size, size)`` float pixels in ``[0, 1]`` and returns logits; normalisation
 happens inside the model, so an exported model needs only ``pixels / 255``.
@@ -100,19 +103,26 @@ class ResidualBlock(nn.Module):
         return self.act(x + self.body(x))
 
 
-def mood_resnet(num_classes: int, size: int = 48, widths: tuple[int, ...] = (64, 128, 256)) -> nn.Module:
-    """storemood's own residual network (about 0.3 GFLOPs at 48x48)."""
+def mood_resnet(
+    num_classes: int, size: int = 48, widths: tuple[int, ...] = (64, 128, 256), blocks: int = 1
+) -> nn.Module:
+    """storemood's own residual network (about 0.3 GFLOPs at 48x48); ``blocks`` residual blocks per stage."""
     layers: list[nn.Module] = [Normalize(), *_conv_bn(1, 32, nn.ReLU), *_conv_bn(32, widths[0], nn.ReLU, 2)]
     for stage, width in enumerate(widths):
         if stage:
             layers += _conv_bn(widths[stage - 1], width, nn.ReLU, 2)
-        layers.append(ResidualBlock(width))
+        layers += [ResidualBlock(width) for _ in range(blocks)]
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.3), nn.Linear(widths[-1], num_classes)]
     model = nn.Sequential(*layers)
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
             nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
     return model
+
+
+def teacher_wrn(num_classes: int, size: int = 48) -> nn.Module:
+    """Wide residual teacher: mood-resnet 1.5x as wide with two blocks per stage (7.8 M parameters, 1.3 GFLOPs)."""
+    return mood_resnet(num_classes, size, widths=(96, 192, 384), blocks=2)
 
 
 class Ensemble(nn.Module):
@@ -152,6 +162,7 @@ ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "mood-resnet": mood_resnet,
     "mood-ensemble": mood_ensemble,
     "teacher-vgg": teacher_vgg,
+    "teacher-wrn": teacher_wrn,
 }
 
 
