@@ -19,7 +19,7 @@ from storemood.cli import main
 from storemood.database.event_table import EventTable
 from synthetic_events import synthetic_events
 
-EVENTS = list(synthetic_events(25_000, seed=31, days=3))  # more than one export chunk
+EVENTS = list(synthetic_events(25_000, seed=31, days=3, unread_share=0.05))  # more than one export chunk
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +42,10 @@ def test_csv_export_has_every_visit_once_in_order_and_no_identity(tmp_path, db_u
     assert [row["id"] for row in rows] == _in_start_order(EVENTS)
     assert {"probabilities.happy", "dwell_s", "dominant_emotion", "product_name"} <= set(rows[0])
     assert not any("image" in column or "embedding" in column for column in rows[0])
+    # A visit whose face was never readable: the same columns, its emotion cells empty.
+    unread = {event.id for event in EVENTS if event.probabilities is None}
+    assert "probabilities" not in rows[0] and {row["id"] for row in rows if row["readable_frames"] == "0"} == unread
+    assert all(row["probabilities.happy"] == row["dominant_emotion"] == "" for row in rows if row["id"] in unread)
 
 
 def test_jsonl_to_stdout_and_filters(db_url, capsys):
@@ -62,7 +66,9 @@ def test_parquet_export_reads_back_the_same_rows(tmp_path, db_url):
     assert main(["export", "--db", db_url, "--format", "parquet", "--out", str(out), "--store", EVENTS[0].store]) == 0
     frame = pandas.read_parquet(out)
     assert list(frame["id"]) == _in_start_order(e for e in EVENTS if e.store == EVENTS[0].store)
-    assert frame["probabilities.happy"].between(0, 1).all()
+    read = frame["readable_frames"] > 0
+    assert frame["probabilities.happy"][read].between(0, 1).all() and frame["probabilities.happy"][~read].isna().all()
+    assert (~read).sum() == sum(e.probabilities is None for e in EVENTS if e.store == EVENTS[0].store) > 0
 
 
 @pytest.mark.parametrize(

@@ -716,8 +716,8 @@ def list_visits(bind: Bind, filters: Filters | None = None, limit: int | None = 
     Each row: ``id``, ``store``, ``camera``, ``zone``, ``product``, ``product_name``, ``brand``, ``track_id``
     (per camera session), ``start`` and ``end`` (ISO, UTC), ``dwell_s``, ``frames``, ``readable_frames``
     (None for visits stored before it was recorded), ``dominant_emotion`` and ``probabilities`` (mean per
-    emotion over the readable frames; both None when the face was never readable), ``face_score`` and
-    ``face_size``.
+    emotion over the readable frames; None and a None per emotion when the face was never readable, so a
+    table of visits keeps the same columns), ``face_score`` and ``face_size``.
     """
     columns = [events.c[name] for name in _VISIT_COLUMNS] + [events.c[column] for column in EMOTION_COLUMNS.values()]
     statement = sa.select(*columns).where(*(filters or Filters()).clauses()).order_by(events.c.start, events.c.seq)
@@ -741,7 +741,5 @@ def _visit(row: sa.Row) -> dict:
     visit = {name: values[name] for name in _VISIT_COLUMNS if name != "dominant"}
     visit["start"], visit["end"] = values["start"].isoformat(), values["end"].isoformat()
     visit["dominant_emotion"] = values["dominant"]
-    visit["probabilities"] = (
-        None if values["dominant"] is None else {emotion: values[column] for emotion, column in EMOTION_COLUMNS.items()}
-    )
+    visit["probabilities"] = {emotion: values[column] for emotion, column in EMOTION_COLUMNS.items()}
     return visit

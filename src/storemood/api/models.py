@@ -145,7 +145,9 @@ class VisitOut(Out):
     frames: int
     readable_frames: int | None = Field(description="frames in which the face was frontal and large enough to read")
     dominant_emotion: str | None = Field(description="null when the face was never readable")
-    probabilities: dict[str, float] | None = Field(description="mean over the readable frames; null: never readable")
+    probabilities: dict[str, float | None] = Field(
+        description="mean of each emotion over the readable frames; each null when the face was never readable"
+    )
     face_score: float
     face_size: float
 
