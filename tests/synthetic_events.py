@@ -71,3 +71,14 @@ def synthetic_events(
             face_size=float(rng.uniform(40, 160)),
             id=str(uuid.UUID(int=(ids + i) % 2**128)),
         )
+
+
+def row_before_0006(visit: VisitEvent) -> dict:
+    """The events-table row of ``visit`` as a database at a revision before 0006 stores it (no
+    ``readable_frames``), with datetimes bound, for tests that fill an old schema and migrate it."""
+    from storemood.database.event_table import event_to_row
+
+    row = event_to_row(visit)
+    del row["readable_frames"]
+    row.update(start=datetime.fromisoformat(row["start"]), end=datetime.fromisoformat(row["end"]))
+    return {**row, "recorded_at": datetime.now(UTC)}

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from storemood.database import partitions
 from storemood.database import rollups as rollup_sums
 from storemood.database.engine import create_db_engine, migrate
-from storemood.database.event_table import EventTable, event_to_row
+from storemood.database.event_table import EventTable
 from storemood.database.schema import events, rollups
-from synthetic_events import EPOCH, synthetic_events
+from synthetic_events import EPOCH, row_before_0006, synthetic_events
 
 pytestmark = pytest.mark.postgres
 
@@ -36,10 +36,7 @@ def _months(engine: sa.Engine) -> list[datetime]:
 def test_migration_moves_an_unpartitioned_table_without_losing_events(pg_url):
     engine = create_db_engine(pg_url)
     migrate(engine, "0004")
-    rows = [event_to_row(visit) for visit in VISITS]
-    for row in rows:
-        row.update(start=datetime.fromisoformat(row["start"]), end=datetime.fromisoformat(row["end"]))
-        row["recorded_at"] = datetime.now(UTC)
+    rows = [row_before_0006(visit) for visit in VISITS]
     with engine.begin() as connection:
         connection.execute(events.insert(), rows)
         rollup_sums.rebuild(connection)

@@ -7,7 +7,7 @@ import random
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
 import pytest
@@ -19,9 +19,9 @@ from storemood.analytics.queries import AggregateRow, Filters, aggregate, overal
 from storemood.analytics.rows import DIMENSIONS
 from storemood.database import rollups as rollup_sums
 from storemood.database.engine import DatabaseUnavailable, create_db_engine, migrate
-from storemood.database.event_table import EventTable, event_to_row
+from storemood.database.event_table import EventTable
 from storemood.database.schema import DWELL_BIN_EDGES, events, rollups
-from synthetic_events import EPOCH, synthetic_events
+from synthetic_events import EPOCH, row_before_0006, synthetic_events
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 EVERY = FigurePolicy(min_group=1, shares="count")
@@ -157,12 +157,7 @@ def test_migration_back_fills_rollups_from_existing_events(tmp_path):
     engine = create_db_engine(f"sqlite:///{tmp_path / 'old.db'}")
     migrate(engine, "0003")
     with engine.begin() as connection:
-        rows = [event_to_row(visit) for visit in synthetic_events(400, seed=3, days=2)]
-        for row in rows:
-            row.pop("readable_frames")  # recorded from revision 0006 on
-        for row in rows:
-            row.update(start=datetime.fromisoformat(row["start"]), end=datetime.fromisoformat(row["end"]))
-            row["recorded_at"] = datetime.now(UTC)
+        rows = [row_before_0006(visit) for visit in synthetic_events(400, seed=3, days=2)]
         connection.execute(events.insert(), rows)
     migrate(engine)
     _assert_rollups_sum_the_events(engine)

@@ -193,7 +193,7 @@ def test_rows_under_the_minimum_sample_are_greyed_and_not_ranked(store):
     assert not any(row.enough_visits for row in rows)
     assert queries.rank(rows, 3) == ([], [])
     html = report.to_html(store.engine, report.build_report(store.engine, "product", policy=policy))
-    assert html.count('<tr class="few">') == len(rows) and "too few visits (under 150)" in html
+    assert html.count('<tr class="few">') == len(rows) and "too few read visits (under 150)" in html
 
 
 def test_report_flags_choose_the_minimum_sample_k_and_the_shares_method(store, capsys):

@@ -114,6 +114,6 @@ def test_every_architecture_learns_a_batch_of_real_faces(arch, fer_small_val):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     assert model.eval()(faces).shape == (len(faces), len(FER7))
     assert max(losses[-2:]) < losses[0]
