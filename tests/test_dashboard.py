@@ -120,8 +120,8 @@ def database(tmp_path_factory, real_videos, run_options) -> str:
     # rankings and significance tests, beside the real shops' few visits, which stay suppressed; and a
     # day of them eleven days earlier, a gap the time axis must show as eleven days.
     with EventTable(url) as events:
-        events.add(synthetic_events(600, seed=2, start=datetime(2026, 11, 20, 8, tzinfo=UTC), days=1))
-        events.add(synthetic_events(150, seed=3, start=datetime(2026, 11, 9, 8, tzinfo=UTC), days=1))
+        events.add(synthetic_events(600, seed=2, start=datetime(2026, 11, 20, 8, tzinfo=UTC), days=1, unread_share=0.1))
+        events.add(synthetic_events(150, seed=3, start=datetime(2026, 11, 9, 8, tzinfo=UTC), days=1, unread_share=0.1))
     return url
 
 
@@ -636,6 +636,9 @@ def test_raw_visits_are_listed_only_when_the_server_allows_it(browser, server, d
         first = api(base, "/api/visits", limit=25)
         products = page.locator("#visits-table tbody tr td:nth-child(5)").all_inner_texts()
         assert products == labels_of(first["rows"])
+        emotions = page.locator("#visits-table tbody tr td:nth-child(7)").all_inner_texts()
+        assert emotions == [row["dominant_emotion"] or "face not readable" for row in first["rows"]]
+        assert "face not readable" in emotions  # a tenth of these visits never showed a readable face
         assert fits_the_screen(page)
         shot(page, "dashboard-visits-390")
         page.click("#visits-next")
@@ -687,7 +690,7 @@ def test_new_visits_appear_without_a_reload(browser, server, database, real_vide
     after = api(server, "/api/overview")["summary"]
     assert after["visits"] == before + added
     page.wait_for_function(
-        "(text) => document.getElementById('visits').textContent === text", arg=f"{after['visits']:,}", timeout=15_000
+        "(text) => document.getElementById('visits').textContent === text", arg=visits_text(after), timeout=15_000
     )
     assert page.evaluate("performance.getEntriesByType('navigation').length") == 1  # no reload happened
     assert not problems

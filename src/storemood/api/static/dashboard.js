@@ -736,7 +736,7 @@ const VISIT_COLUMNS = [
   ["Zone", (visit) => visit.zone],
   ["Product", productLabel],
   ["Dwell", (visit) => seconds(visit.dwell_s), "number"],
-  ["Top emotion", (visit) => visit.dominant_emotion, "emotion"],
+  ["Top emotion", (visit) => visit.dominant_emotion ?? "face not readable", "emotion"],
 ];
 
 async function refreshVisits(filters) {
@@ -761,7 +761,8 @@ async function refreshVisits(filters) {
   $("visits-off").hidden = true;
   // "Readable frames" (frames whose face could be read) where the server records them, else every frame.
   const frames = page.rows.length && "readable_frames" in page.rows[0] ? ["Readable frames", "readable_frames"] : ["Frames", "frames"];
-  const columns = [...VISIT_COLUMNS, [frames[0], (visit) => integer.format(visit[frames[1]]), "number"]];
+  const count = (value) => (value === null || value === undefined ? "–" : integer.format(value));  // null: not recorded
+  const columns = [...VISIT_COLUMNS, [frames[0], (visit) => count(visit[frames[1]]), "number"]];
   fillHead($("visits-table"), columns.map(([name, , className]) => [name, className === "number" ? "number" : ""]));
   fillRows($("visits-table"), page.rows, columns.map(([, get, className]) => [get, className]));
   for (const [index, visit] of page.rows.entries()) {
