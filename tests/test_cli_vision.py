@@ -179,8 +179,10 @@ def test_ctrl_c_ends_run_with_a_summary(real_videos, model):
 
 
 @pytest.mark.slow
-def test_run_with_a_store_stores_visits(tmp_path, model):
-    """``run SOURCE --store --camera --db`` hands the frames to the retail sinks: visits reach the database."""
+@pytest.mark.parametrize("readable", [True, False])
+def test_run_with_a_store_stores_visits(tmp_path, model, readable):
+    """``run SOURCE --store --camera --db`` hands the frames to the retail sinks: visits reach the database.
+    With a size limit no face reaches, the same visits are stored, unread: counted, with no emotion figure."""
     from storemood.demo import DEMO_STORE
     from storemood.demo.clip import build_store_clip
 
@@ -188,9 +190,31 @@ def test_run_with_a_store_stores_visits(tmp_path, model):
     store = tmp_path / "store.yaml"
     store.write_text(DEMO_STORE.read_text())
     db = f"sqlite:///{tmp_path / 'events.db'}"
-    done = storemood("run", str(clip.path), "--store", str(store), "--camera", "shelf", "--db", db, "--model", model)
+    limit = [] if readable else ["--read-min-face", "5000"]
+    done = storemood(
+        "run",
+        str(clip.path),
+        "--store",
+        str(store),
+        "--camera",
+        "shelf",
+        "--db",
+        db,
+        "--model",
+        model,
+        "--json",
+        *limit,
+    )
     assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
     assert stored_visits(db) >= 2
+    report = storemood("report", "--db", db, "--format", "json", "--by", "product", "--min-group", "1")
+    rows = json.loads(report.stdout)["rows"]
+    if readable:
+        assert all(row["read_visits"] == row["visits"] for row in rows) and summary["classified_faces"] > 0
+    else:
+        assert all(row["read_visits"] == 0 and row["shares"] is None for row in rows)
+        assert summary["classified_faces"] == 0 and all(t["dominant_emotion"] is None for t in summary["tracks"])
 
 
 def stored_visits(db: str) -> int:

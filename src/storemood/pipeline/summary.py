@@ -69,13 +69,12 @@ class SummarySink:
         self.analysed_frames += 1
         self.faces += len(result.faces)
         self.classified_faces += int(result.faces.classified.sum())
-        probabilities = result.faces.probabilities
-        for row, track_id in enumerate(result.faces.track_ids.tolist()):
+        faces = result.faces
+        unread = np.full(len(self.classes), np.nan)
+        for row, track_id in enumerate(faces.track_ids.tolist()):
             track = self.tracks.setdefault(track_id, TrackSummary(track_id, result.timestamp))
-            track.add(
-                result.timestamp,
-                probabilities[row] if probabilities is not None else np.full(len(self.classes), np.nan),
-            )
+            readable = faces.probabilities is not None and faces.readable[row]  # as visits count their reading
+            track.add(result.timestamp, faces.probabilities[row] if readable else unread)
 
     def close(self) -> None:
         """Nothing to release."""
