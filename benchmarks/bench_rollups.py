@@ -3,10 +3,13 @@ the overview, p50/p99 under 4 concurrent clients, on SQLite and PostgreSQL.
 
     nice -n 10 .venv/bin/python benchmarks/bench_rollups.py                  # 1,000,000 events
     .venv/bin/python benchmarks/bench_rollups.py --events 100000 --rounds 5  # a quick look
+    .venv/bin/python benchmarks/bench_rollups.py --events 10000000 --databases postgresql --no-raw  # chain size
 
 Both paths answer the same range, which starts and ends mid-hour, so the roll-up path also reads the two
 partial hours from the raw events. Events come from ``tests/synthetic_events.py`` (14 days, 2 stores,
-6 products) and are loaded as in bench_store.py. Prints a Markdown section for benchmarks/RESULTS.md.
+6 products) and are loaded as in bench_store.py, a million at a time (so ten million fit in memory). With
+``--no-raw`` only the roll-up path is timed (the raw path takes minutes per query at ten million). Prints a
+Markdown section for benchmarks/RESULTS.md, with each query's single-client time beside the 4-client figures.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy.engine import Engine
 
-from bench_store import PG_SERVER, bulk_load, generate_rows
+from bench_store import PG_SERVER, bulk_load, finish_load, generate_rows
 from machine import machine_and_date
 from storemood.analytics import queries
 from storemood.database.engine import DatabaseUnavailable
@@ -64,16 +67,37 @@ def latencies(action: Callable[[], object], rounds: int) -> tuple[float, float]:
     return float(np.percentile(times, 50)), float(np.percentile(times, 99))
 
 
-def measure(name: str, url: str, rows: list, rounds: int) -> dict:
+CHUNK = 1_000_000
+
+
+def fill(store: EventTable, events: int) -> None:
+    """``events`` synthetic events over the same 14 days, generated and loaded a million at a time."""
+    for index, start in enumerate(range(0, events, CHUNK)):
+        bulk_load(store, generate_rows(min(CHUNK, events - start), seed=2 + index), finish=False)
+    finish_load(store)
+
+
+def single_client(action: Callable[[], object], rounds: int) -> float:
+    """Median ms of ``action`` run alone: what one request costs on an otherwise idle server."""
+    action()
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - started) * 1000)
+    return float(np.median(times))
+
+
+def measure(name: str, url: str, events: int, rounds: int, raw: bool) -> dict:
     store = EventTable(url)
-    bulk_load(store, rows)
+    fill(store, events)
     filters = fourteen_days(store.engine)
     results = {"name": name, "events": store.count()}
-    for exact, path in ((True, "raw events"), (False, "roll-ups")):
-        results[("product", path)] = latencies(
-            lambda exact=exact: queries.aggregate(store.engine, "product", filters, exact=exact), rounds
-        )
-        results[("overview", path)] = latencies(lambda exact=exact: overview(store.engine, filters, exact), rounds)
+    for exact, path in ((True, "raw events"), (False, "roll-ups"))[0 if raw else 1 :]:
+        product = lambda exact=exact: queries.aggregate(store.engine, "product", filters, exact=exact)  # noqa: E731
+        whole = lambda exact=exact: overview(store.engine, filters, exact)  # noqa: E731
+        results[("product", path)] = (*latencies(product, rounds), single_client(product, rounds))
+        results[("overview", path)] = (*latencies(whole, rounds), single_client(whole, rounds))
     store.close()
     return results
 
@@ -83,18 +107,21 @@ def markdown(results: list[dict], args: argparse.Namespace, skipped: str) -> str
         "## Dashboard figures from hourly roll-ups (benchmarks/bench_rollups.py)",
         "",
         f"{machine_and_date()} `.venv/bin/python benchmarks/bench_rollups.py --events {args.events} "
-        f"--rounds {args.rounds}`; {CLIENTS} concurrent clients (threads) each running a query {args.rounds} "
-        "times over the last 14 days of the data (a range starting and ending mid-hour); milliseconds.",
+        f"--rounds {args.rounds} --databases {' '.join(args.databases)}{' --no-raw' if args.no_raw else ''}`; "
+        f"{CLIENTS} concurrent clients (threads) each running a query {args.rounds} times over the last 14 days "
+        "of the data (a range starting and ending mid-hour), and the same query alone; milliseconds.",
         "",
-        "| database | events | query | raw p50 | raw p99 | roll-ups p50 | roll-ups p99 | p50 speed-up |",
-        "|---|---|---|---|---|---|---|---|",
+        "| database | events | query | raw p50 | raw p99 | roll-ups p50 | roll-ups p99 | roll-ups alone | "
+        "p50 speed-up |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         for query, label in (("product", "14-day per-product aggregate"), ("overview", "overview")):
-            raw, rolled = r[(query, "raw events")], r[(query, "roll-ups")]
+            raw, rolled = r.get((query, "raw events")), r[(query, "roll-ups")]
+            raw_cells = f"{raw[0]:.0f} | {raw[1]:.0f}" if raw else "– | –"
             lines.append(
-                f"| {r['name']} | {r['events']:,} | {label} | {raw[0]:.0f} | {raw[1]:.0f} | {rolled[0]:.1f} | "
-                f"{rolled[1]:.1f} | {raw[0] / rolled[0]:.0f}× |"
+                f"| {r['name']} | {r['events']:,} | {label} | {raw_cells} | {rolled[0]:.1f} | {rolled[1]:.1f} | "
+                f"{rolled[2]:.1f} | {f'{raw[0] / rolled[0]:.0f}×' if raw else '–'} |"
             )
     if skipped:
         lines += ["", skipped]
@@ -105,15 +132,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="events in the database")
     parser.add_argument("--rounds", type=int, default=10, help="queries per client and path")
+    parser.add_argument("--databases", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"])
+    parser.add_argument("--no-raw", action="store_true", help="time the roll-up path only")
     args = parser.parse_args()
-    rows = generate_rows(args.events, seed=2)
     results, skipped = [], ""
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-rollups-")))
-        results.append(measure("SQLite", f"sqlite:///{folder / 'events.db'}", rows, args.rounds))
+        if "sqlite" in args.databases:
+            sqlite_url = f"sqlite:///{folder / 'events.db'}"
+            results.append(measure("SQLite", sqlite_url, args.events, args.rounds, not args.no_raw))
         try:
-            pg_url = stack.enter_context(scratch_schema(PG_SERVER, prefix="storemood_bench"))
-            results.append(measure("PostgreSQL", pg_url, rows, args.rounds))
+            if "postgresql" in args.databases:
+                pg_url = stack.enter_context(scratch_schema(PG_SERVER, prefix="storemood_bench"))
+                results.append(measure("PostgreSQL", pg_url, args.events, args.rounds, not args.no_raw))
         except DatabaseUnavailable as error:
             skipped = f"PostgreSQL skipped: {error}"
     print(markdown(results, args, skipped))

@@ -53,8 +53,10 @@ def ingestion_rate(store: EventTable, rows: list[Row], batch: int) -> float:
     return len(rows) / (time.perf_counter() - started)
 
 
-def bulk_load(store: EventTable, rows: list[Row]) -> None:
-    """Fill the table fast for the report timings (batched inserts; COPY on PostgreSQL)."""
+def bulk_load(store: EventTable, rows: list[Row], finish: bool = True) -> None:
+    """Fill the table fast for the report timings (batched inserts; COPY on PostgreSQL). On PostgreSQL the
+    roll-ups are rebuilt after the COPY unless ``finish`` is False (a caller loading in chunks finishes once
+    with :func:`finish_load`)."""
     if store.engine.dialect.name != "postgresql":
         for start in tqdm(range(0, len(rows), 20_000), desc="load sqlite", leave=False):
             store.add_rows(rows[start : start + 20_000])
@@ -73,8 +75,16 @@ def bulk_load(store: EventTable, rows: list[Row]) -> None:
         connection.commit()
     finally:
         connection.close()
+    if finish:
+        finish_load(store)
+
+
+def finish_load(store: EventTable) -> None:
+    """After COPY into PostgreSQL: rebuild the roll-ups (COPY bypasses the write path that keeps them), analyse."""
+    if store.engine.dialect.name != "postgresql":
+        return
     with store.engine.begin() as conn:
-        rollups.rebuild(conn)  # COPY bypasses the write path that keeps them
+        rollups.rebuild(conn)
         conn.execute(sa.text("ANALYZE events"))
         conn.execute(sa.text("ANALYZE rollups"))
 

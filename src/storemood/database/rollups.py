@@ -14,7 +14,9 @@ ids, and only rows this transaction wrote (marked by its ``recorded_at``) are ad
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from functools import cache
+from types import MappingProxyType
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -63,20 +65,24 @@ def _dwell_bin(index: int) -> ColumnElement:
     return sa.case((lower, 1), else_=0)
 
 
-def event_measures() -> dict[str, ColumnElement]:
+@cache
+def event_measures() -> Mapping[str, ColumnElement]:
     """Each summed roll-up column as an expression over one event row (a group's sum is the roll-up's value).
 
-    A visit without emotion probabilities (NULL) counts in visits, dwell and the histogram only.
+    A visit without emotion probabilities (NULL) counts in visits, dwell and the histogram only. Built once
+    and shared (read-only): building its 80 expressions took a third of a dashboard query's Python time.
     """
     probabilities_known = events.c[EMOTION_COLUMNS[FER7[0]]].is_not(None)
-    return {
-        "visits": sa.literal(1, sa.Integer),
-        "dwell_sum_s": events.c.dwell_s,
-        "emotion_visits": sa.case((probabilities_known, 1), else_=0),
-        **{f"n_{emotion}": sa.case((events.c.dominant == emotion, 1), else_=0) for emotion in FER7},
-        **{column: sa.func.coalesce(events.c[column], 0.0) for column in EMOTION_COLUMNS.values()},
-        **{column: _dwell_bin(index) for index, column in enumerate(DWELL_BIN_COLUMNS)},
-    }
+    return MappingProxyType(
+        {
+            "visits": sa.literal(1, sa.Integer),
+            "dwell_sum_s": events.c.dwell_s,
+            "emotion_visits": sa.case((probabilities_known, 1), else_=0),
+            **{f"n_{emotion}": sa.case((events.c.dominant == emotion, 1), else_=0) for emotion in FER7},
+            **{column: sa.func.coalesce(events.c[column], 0.0) for column in EMOTION_COLUMNS.values()},
+            **{column: _dwell_bin(index) for index, column in enumerate(DWELL_BIN_COLUMNS)},
+        }
+    )
 
 
 def _apply(connection: Connection, condition: ColumnElement[bool], sign: int) -> None:
