@@ -45,8 +45,8 @@ def fourteen_days(engine: Engine) -> queries.Filters:
 
 def overview(engine: Engine, filters: queries.Filters, exact: bool) -> None:
     """What /api/overview computes: all visits as one group, the products ranked, and the time span."""
-    queries.overall(engine, filters, exact=exact)
-    queries.rank(queries.aggregate(engine, "product", filters, exact=exact), 3)
+    _, products = queries.overall_and_groups(engine, "product", filters, exact=exact)
+    queries.rank(products, 3)
     queries.time_span(engine, filters)
 
 

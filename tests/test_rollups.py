@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from scratch_postgres import scratch_schema
+from storemood.analytics import queries
 from storemood.analytics.policy import FigurePolicy
 from storemood.analytics.queries import AggregateRow, Filters, aggregate, overall, valence_over_time
 from storemood.analytics.rows import DIMENSIONS
@@ -94,6 +95,23 @@ def test_every_aggregate_read_through_rollups_equals_the_raw_events(table):
         assert (rolled_all is None) == (exact_all is None)
         if exact_all is not None:
             _assert_same(rolled_all, exact_all)
+
+
+@pytest.mark.postgres
+def test_the_overview_s_one_query_gives_what_overall_and_aggregate_give(table):
+    """The whole summed from its products' roll-up sums equals the whole read at once, whatever the range."""
+    for filters in _random_ranges(4, seed=2):
+        whole, products = queries.overall_and_groups(table.engine, "product", filters, policy=EVERY)
+        assert [row.key for row in products] == [
+            row.key for row in aggregate(table.engine, "product", filters, policy=EVERY)
+        ]
+        for pair in zip(products, aggregate(table.engine, "product", filters, policy=EVERY), strict=True):
+            _assert_same(*pair)
+        alone = overall(table.engine, filters, policy=EVERY)
+        assert (whole is None) == (alone is None)
+        if alone is not None:
+            _assert_same(whole, alone)
+            assert whole.dwell_median_s == alone.dwell_median_s  # the same summed histogram
 
 
 @pytest.mark.postgres

@@ -320,9 +320,15 @@ def _grouped_figures(
     an engagement threshold that is not a dwell histogram edge.
     """
     filters = filters or Filters()
-    if exact or engagement_dwell_s not in DWELL_BIN_EDGES or not has_whole_hour_offsets(filters.timezone):
+    if not _rollups_answer(filters, engagement_dwell_s, exact):
         return _exact_figures(bind, dimensions, filters, engagement_dwell_s)
-    return _rolled_up_figures(bind, dimensions, filters, engagement_dwell_s)
+    return [_from_sums(sums, engagement_dwell_s) for sums in _rolled_up_sums(bind, dimensions, filters)]
+
+
+def _rollups_answer(filters: Filters, engagement_dwell_s: float, exact: bool) -> bool:
+    """Whether the roll-ups can give these figures: not when exact ones are asked for, for a time zone whose
+    offset is not whole hours, or for an engagement threshold that is not a dwell histogram edge."""
+    return not exact and engagement_dwell_s in DWELL_BIN_EDGES and has_whole_hour_offsets(filters.timezone)
 
 
 def _exact_figures(bind: Bind, dimensions: list[str], filters: Filters, engagement_dwell_s: float) -> list[Figures]:
@@ -387,9 +393,9 @@ def _partial_hours(filters: Filters, first: datetime | None, end: datetime | Non
     return sa.or_(*edges) if edges else None
 
 
-def _rolled_up_figures(bind: Bind, dimensions: list[str], filters: Filters, engagement_dwell_s: float) -> list[Figures]:
-    """Figures from the roll-ups of the whole hours plus the raw events of the partial hours at the edges,
-    summed in one query; medians and their intervals are read from the dwell histogram."""
+def _rolled_up_sums(bind: Bind, dimensions: list[str], filters: Filters) -> list[Mapping[str, object]]:
+    """Each group's summed roll-up columns: the roll-ups of the whole hours plus the raw events of the partial
+    hours at the edges, in one query (:func:`_from_sums` turns them into figures, medians from the histogram)."""
     names = ("brand", "store", "product_name")
     measures = event_measures()
     parts = []
@@ -424,7 +430,17 @@ def _rolled_up_figures(bind: Bind, dimensions: list[str], filters: Filters, enga
         .group_by(*grouping)
         .order_by(*grouping)
     )
-    return [_from_sums(row._mapping, engagement_dwell_s) for row in _execute(bind, statement)]
+    return [row._mapping for row in _execute(bind, statement)]
+
+
+def _merged(parts: list[Mapping[str, object]]) -> dict[str, object]:
+    """The summed columns of the union of groups: every measure adds up (the dwell histogram too, so the
+    median of the whole comes out as if read at once); a name stays where all the groups share it."""
+    merged: dict[str, object] = {name: sum(part[name] or 0 for part in parts) for name in event_measures()}
+    for name in ("brand", "store", "product_name"):
+        values = {part[name] for part in parts}
+        merged[name] = values.pop() if len(values) == 1 else ""
+    return merged
 
 
 def _from_sums(sums: Mapping[str, object], engagement_dwell_s: float) -> Figures:
@@ -533,6 +549,30 @@ def overall(
     """
     rows = _grouped_figures(bind, [], filters, engagement_dwell_s, exact)
     return _to_row(rows[0], "all", policy or FigurePolicy()) if rows and rows[0]["visits"] else None
+
+
+def overall_and_groups(
+    bind: Bind,
+    by: Dimension,
+    filters: Filters | None = None,
+    engagement_dwell_s: float = ENGAGEMENT_DWELL_S,
+    policy: FigurePolicy | None = None,
+    exact: bool = False,
+) -> tuple[AggregateRow | None, list[AggregateRow]]:
+    """:func:`overall` and :func:`aggregate` by ``by`` at once, as the dashboard's overview wants them.
+
+    From the roll-ups, one query: the whole is the sum of its groups' sums (histograms included), so its
+    figures equal :func:`overall`'s. Exact figures need two queries (an exact median is no sum).
+    """
+    filters, policy = filters or Filters(), policy or FigurePolicy()
+    if not _rollups_answer(filters, engagement_dwell_s, exact) or by in ("zone", "camera"):
+        return overall(bind, filters, engagement_dwell_s, policy, exact), aggregate(
+            bind, by, filters, engagement_dwell_s, policy, exact
+        )
+    parts = _rolled_up_sums(bind, [by], filters)
+    rows = [_to_row(_from_sums(part, engagement_dwell_s), part[_key(by)], policy) for part in parts]
+    whole = _to_row(_from_sums(_merged(parts), engagement_dwell_s), "all", policy) if parts else None
+    return whole, rows
 
 
 def dwell_values(bind: Bind, by: Compared, key: str, filters: Filters | None = None) -> list[float]:

@@ -275,8 +275,8 @@ def overview(
 ) -> dict:
     """All matching visits as one group, the span of the data, and the best and worst products by valence
     (:func:`storemood.analytics.queries.rank`), and the minimum sample, minimum group size and shares method."""
-    summary = queries.overall(bind, filters, engaged_after, policy, exact)
-    best, worst = queries.rank(queries.aggregate(bind, "product", filters, engaged_after, policy, exact), top)
+    summary, products = queries.overall_and_groups(bind, "product", filters, engaged_after, policy, exact)
+    best, worst = queries.rank(products, top)
     first, last = queries.time_span(bind, filters)
     return {
         "period": {
