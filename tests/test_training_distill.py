@@ -57,3 +57,26 @@ def test_teachers_that_do_not_fit_the_student_are_refused_before_training(fer_sm
         assert message in capsys.readouterr().err
     assert not (tmp_path / "s" / LAST).exists()
     assert load_model(trained_run / BEST)[1].classes == FER7
+
+
+def test_the_shipped_onnx_model_teaches_exactly_what_the_runtime_reads(fer_small_val):
+    from storemood.paths import DEFAULT_MODEL
+    from storemood.vision.classifier import EmotionClassifier
+
+    teacher = load_teachers([DEFAULT_MODEL], FER7, 48)[0]
+    faces = fer_small_val.images
+    view = torch.from_numpy(faces.astype("float32") / 255.0)[:, None]
+    taught = teacher_probabilities([teacher], view, temperature=1.0, bf16=False).numpy()
+    runtime = EmotionClassifier(mirror=False, calibrated=False).classify_crops(faces)
+    assert taught == pytest.approx(runtime, abs=1e-5)
+    assert (taught.argmax(axis=1) == fer_small_val.targets.argmax(axis=1)).mean() > 0.5  # it reads real faces
+    softer = teacher_probabilities([teacher], view, temperature=3.0, bf16=False).numpy()
+    assert (softer.max(axis=1) < taught.max(axis=1)).all()
+
+
+def test_an_onnx_teacher_with_other_classes_is_refused(fer_small, tmp_path, capsys):
+    from storemood.paths import DEFAULT_MODEL
+
+    argv = ["train", str(fer_small), *STUDENT, "--classes", "retail4", "--distill", str(DEFAULT_MODEL)]
+    assert main([*argv, "--out", str(tmp_path / "s")]) == 2
+    assert "predicts angry, disgust, fear" in capsys.readouterr().err

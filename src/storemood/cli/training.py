@@ -116,7 +116,8 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
         "--arch",
         default="mood-ensemble",
         help="architecture: mood-ensemble (two narrow mood-resnets trained side by side and averaged: the "
-        "shipped model's, default), mood-resnet (one full-width network), seed-cnn (the notebooks' VGG-style CNN), "
+        "shipped model's, default), mood-resnet (one full-width network), mood-narrow (one ensemble member: "
+        "the size of a distilled student), seed-cnn (the notebooks' VGG-style CNN), "
         "teacher-vgg (a large VGG-style network) or teacher-wrn (a wide residual network): teachers for distillation",
     )
     parser.add_argument("--epochs", type=positive_int, default=40, help="maximum epochs (default 40)")
@@ -175,9 +176,10 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
         "--distill",
         nargs="+",
         type=Path,
-        metavar="TEACHER.pt",
-        help="learn from these teacher checkpoints' averaged soft outputs on the same augmented views "
-        "(knowledge distillation), beside the labels; e.g. teachers/teacher-vgg/best.pt",
+        metavar="TEACHER",
+        help="learn from these teachers' averaged soft outputs on the same augmented views (knowledge "
+        "distillation), beside the labels: training checkpoints (e.g. teachers/teacher-vgg/best.pt) or "
+        "exported models (e.g. src/storemood/models/storemood-emotion.onnx)",
     )
     parser.add_argument(
         "--temperature",

@@ -96,7 +96,7 @@ class EmotionClassifier:
         return self.classify_crops(crop_faces(to_gray(image), faces, self.info.size))
 
     def classify_crops(self, crops: np.ndarray) -> np.ndarray:
-        """``(N, C)`` probabilities for ``(N, size, size)`` uint8 grayscale crops."""
+        """``(N, C)`` probabilities for ``(N, size, size)`` grayscale crops (uint8, or float pixel values 0-255)."""
         if self.mirror:
             both = self._run(np.concatenate([crops, crops[:, :, ::-1]]))
             probabilities = (both[: len(crops)] + both[len(crops) :]) / 2.0
