@@ -21,7 +21,7 @@ from storemood.analytics.rows import DIMENSIONS
 from storemood.database import rollups as rollup_sums
 from storemood.database.engine import DatabaseUnavailable, create_db_engine, migrate
 from storemood.database.event_table import EventTable
-from storemood.database.schema import DWELL_BIN_EDGES, events, rollups
+from storemood.database.schema import DWELL_BIN_EDGES, events
 from synthetic_events import EPOCH, row_before_0006, synthetic_events
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -136,25 +136,31 @@ def test_half_hour_zones_and_other_engagement_thresholds_read_raw_events(table):
     )
 
 
-def _rollup_rows(engine: sa.Engine) -> list[tuple]:
-    with engine.connect() as connection:
-        rows = connection.execute(sa.select(rollups).order_by(*rollups.primary_key.columns)).all()
-    return [tuple(round(value, 6) if isinstance(value, float) else value for value in row) for row in rows]
+def _rollup_rows(connection: sa.Connection) -> dict[str, list[tuple]]:
+    """Every roll-up table's rows (hourly and daily), in key order, floats rounded."""
+    return {
+        period: [
+            tuple(round(value, 6) if isinstance(value, float) else value for value in row)
+            for row in connection.execute(sa.select(table).order_by(*table.primary_key.columns))
+        ]
+        for period, table in rollup_sums.TABLES.items()
+    }
 
 
 def _assert_rollups_sum_the_events(engine: sa.Engine) -> None:
-    """The roll-ups equal a rebuild from the events (rebuilt in a transaction that is rolled back)."""
-    kept = _rollup_rows(engine)
+    """Both roll-up tables equal a rebuild from the events (rebuilt in a transaction that is rolled back)."""
+    with engine.connect() as connection:
+        kept = _rollup_rows(connection)
     with engine.connect() as connection:
         transaction = connection.begin()
         rollup_sums.rebuild(connection)
-        rebuilt = connection.execute(sa.select(rollups).order_by(*rollups.primary_key.columns)).all()
+        rebuilt = _rollup_rows(connection)
         transaction.rollback()
-    assert kept == [tuple(round(v, 6) if isinstance(v, float) else v for v in row) for row in rebuilt]
     with engine.connect() as connection:
-        assert connection.scalar(sa.select(sa.func.coalesce(sa.func.sum(rollups.c.visits), 0))) == connection.scalar(
-            sa.select(sa.func.count()).select_from(events)
-        )
+        visits = connection.scalar(sa.select(sa.func.count()).select_from(events))
+        for table in rollup_sums.TABLES.values():
+            assert connection.scalar(sa.select(sa.func.coalesce(sa.func.sum(table.c.visits), 0))) == visits
+    assert kept == rebuilt and len(kept["day"]) < len(kept["hour"])
 
 
 def test_writes_retention_and_store_deletion_keep_rollups_exact(tmp_path):
@@ -213,3 +219,19 @@ def test_writers_sending_the_same_visits_at_once_count_them_once(pg_url):
     _assert_rollups_sum_the_events(tables[0].engine)
     for table in tables:
         table.close()
+
+
+def test_whole_utc_days_are_read_from_the_day_rollups_and_the_hours_around_them_from_the_hourly_ones():
+    midnight = EPOCH.replace(hour=0, minute=0, second=0, microsecond=0)
+    filters = Filters(since=midnight + timedelta(hours=20.3), until=midnight + timedelta(days=3, hours=3.3))
+    shape, params = queries._read_plan(["product"], filters)
+    assert [source for source, _ in shape.windows] == ["day", "hour", "hour", "raw", "raw"]
+    assert (params["w0_from"], params["w0_to"]) == (midnight + timedelta(days=1), midnight + timedelta(days=3))
+    assert (params["w1_from"], params["w1_to"]) == (midnight + timedelta(hours=21), midnight + timedelta(days=1))
+    assert (params["w2_from"], params["w2_to"]) == (midnight + timedelta(days=3), midnight + timedelta(days=3, hours=3))
+    by_hour, _ = queries._read_plan(["hour"], filters)  # local hours need hourly rows throughout
+    assert [source for source, _ in by_hour.windows] == ["hour", "raw", "raw"]
+    within_a_day, _ = queries._read_plan(
+        ["product"], Filters(since=midnight + timedelta(hours=2.5), until=midnight + timedelta(hours=9))
+    )
+    assert [source for source, _ in within_a_day.windows] == ["hour", "raw"]

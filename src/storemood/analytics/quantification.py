@@ -56,9 +56,10 @@ def adjustment(confusion: np.ndarray) -> np.ndarray:
     return np.linalg.pinv(confusion.T)
 
 
-def adjusted_shares(counted: np.ndarray, confusion: np.ndarray) -> np.ndarray:
-    """Adjusted count: invert the confusion matrix, clip negative shares to 0, renormalise to sum 1."""
-    raw = np.clip(counted @ adjustment(confusion).T, 0.0, None)
+def adjusted_shares(counted: np.ndarray, confusion: np.ndarray, inverse: np.ndarray | None = None) -> np.ndarray:
+    """Adjusted count: invert the confusion matrix (or take its ``inverse``, :func:`adjustment`, when known),
+    clip negative shares to 0, renormalise to sum 1."""
+    raw = np.clip(counted @ (adjustment(confusion) if inverse is None else inverse).T, 0.0, None)
     total = raw.sum(axis=-1, keepdims=True)
     return np.where(total > 0, raw / np.where(total > 0, total, 1), counted)
 
@@ -70,6 +71,13 @@ def shipped_confusion() -> np.ndarray | None:
     if info is None or not info.confusion or tuple(info.classes) != FER7:
         return None
     return np.array(info.confusion, dtype=float)
+
+
+@lru_cache(maxsize=1)
+def shipped_adjustment() -> np.ndarray | None:
+    """:func:`adjustment` of :func:`shipped_confusion`, inverted once (every dashboard row needs it, twice)."""
+    confusion = shipped_confusion()
+    return None if confusion is None else adjustment(confusion)
 
 
 def estimate(
@@ -84,9 +92,10 @@ def estimate(
     """
     if method == "adjusted" and (confusion := shipped_confusion()) is not None:
         names = list(counted)
-        vector = adjusted_shares(np.array([counted[name] for name in names]), confusion)
+        inverse = shipped_adjustment()
+        vector = adjusted_shares(np.array([counted[name] for name in names]), confusion, inverse)
         shares = dict(zip(names, (float(value) for value in vector), strict=True))
-        intervals, valence = uncertainty.linear_share_intervals(counted, visits, adjustment(confusion), shares)
+        intervals, valence = uncertainty.linear_share_intervals(counted, visits, inverse, shares)
         return shares, intervals, valence
     shares = dict(probabilities if method == "calibrated" else counted)
     return shares, uncertainty.share_intervals(shares, visits), uncertainty.valence_interval(shares, visits)

@@ -48,6 +48,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Literal
 
 import sqlalchemy as sa
@@ -59,7 +60,8 @@ from sqlalchemy.sql.expression import ColumnElement
 from storemood.analytics import quantification
 from storemood.analytics.policy import DEFAULT_METHOD, MIN_GROUP, FigurePolicy
 from storemood.analytics.rows import DIMENSIONS, Compared, Dimension
-from storemood.database.rollups import event_measures, histogram_quantile
+from storemood.database.rollups import TABLES as rollup_tables
+from storemood.database.rollups import ZERO, constant, event_measures, histogram_quantile
 from storemood.database.schema import DWELL_BIN_COLUMNS, DWELL_BIN_EDGES, EMOTION_COLUMNS, events, rollups, stores
 from storemood.database.sqlite_functions import Z95, median_interval_ranks
 from storemood.database.timezones import BUCKET_FORMATS, check_timezone, has_whole_hour_offsets
@@ -106,17 +108,18 @@ class Filters:
 
     def value_clauses(self, table: sa.Table) -> list[ColumnElement[bool]]:
         """Conditions on ``table`` (events or roll-ups) for every given list of values, not the times."""
-        return [
-            table.c[column].in_(values)
-            for column, values in (
-                ("store", self.stores),
-                ("camera", self.cameras),
-                ("zone", self.zones),
-                ("product", self.products),
-                ("brand", self.brands),
-            )
-            if values
-        ]
+        return [table.c[column].in_(values) for column, values in self.value_lists()]
+
+    def value_lists(self) -> list[tuple[str, tuple[str, ...]]]:
+        """Each filtered column with its values, for the lists that are given."""
+        chosen = (
+            ("store", self.stores),
+            ("camera", self.cameras),
+            ("zone", self.zones),
+            ("product", self.products),
+            ("brand", self.brands),
+        )
+        return [(column, values) for column, values in chosen if values]
 
 
 Interval = tuple[float, float]
@@ -281,8 +284,10 @@ def _dimension(name: str, timezone: str = "UTC", table: sa.Table = events) -> Co
     """The grouping key ``name`` over the events or the roll-ups (whose hours stand for their visits' starts)."""
     if name not in (*DIMENSIONS, *_TIME_BUCKETS):
         raise UserError(f"cannot group by {name!r}; choose one of {', '.join(DIMENSIONS)}")
-    time = table.c.hour if table is rollups else table.c.start
-    column = _TimeBucket(time, name, timezone) if name in _TIME_BUCKETS else table.c[name]
+    if name in _TIME_BUCKETS:  # never over day roll-ups: their days are UTC days
+        column = _TimeBucket(table.c.hour if table is rollups else table.c.start, name, timezone)
+    else:
+        column = table.c[name]
     return column.label(_key(name))
 
 
@@ -296,11 +301,11 @@ def _single_or_blank(column: ColumnElement) -> ColumnElement:
     return sa.case((sa.func.min(column) == sa.func.max(column), sa.func.min(column)), else_="")
 
 
-def _execute(bind: Bind, statement) -> list[sa.Row]:
+def _execute(bind: Bind, statement, params: Mapping[str, object] | None = None) -> list[sa.Row]:
     if isinstance(bind, Engine):
         with bind.connect() as connection:
-            return list(connection.execute(statement))
-    return list(bind.execute(statement))
+            return list(connection.execute(statement, params))
+    return list(bind.execute(statement, params))
 
 
 #: Event columns the grouped figures are computed from.
@@ -383,48 +388,133 @@ def _whole_hours(filters: Filters) -> tuple[datetime | None, datetime | None] | 
 _HOUR = timedelta(hours=1)
 
 
-def _partial_hours(filters: Filters, first: datetime | None, end: datetime | None) -> ColumnElement[bool] | None:
-    """The events of the partial hours before ``first`` and from ``end`` on (None: there are none)."""
-    edges = []
-    if first is not None and filters.since is not None and filters.since < first:
-        edges.append((events.c.start >= filters.since) & (events.c.start < first))
-    if end is not None and filters.until is not None and end < filters.until:
-        edges.append((events.c.start >= end) & (events.c.start < filters.until))
-    return sa.or_(*edges) if edges else None
+#: Whether a time window of a roll-up read has a lower and an upper bound (their values are parameters).
+Bounds = tuple[bool, bool]
+
+
+@dataclass(frozen=True)
+class _SumsShape:
+    """All that the SQL of one roll-up read depends on: the grouping, the time zone, the filtered columns, and
+    the time windows it reads, in order, each from a source (``day`` or ``hour`` roll-ups, or ``raw``
+    events) and with or without each bound.
+
+    Times and filter values are bound parameters, so a statement is built once per shape (and compiled once,
+    in SQLAlchemy's cache) however the range moves: building the 62-bin statement cost about as much Python
+    time as the database spent answering it.
+    """
+
+    dimensions: tuple[str, ...]
+    timezone: str
+    filtered: tuple[str, ...]
+    windows: tuple[tuple[str, Bounds], ...]
+
+
+def _read_plan(dimensions: list[str], filters: Filters) -> tuple[_SumsShape, dict[str, object]]:
+    """The shape of the roll-up read that answers ``filters`` and the parameters to run it with: whole UTC
+    days from the daily roll-ups (unless grouped by a time bucket), the other whole hours from the hourly
+    ones, the partial hours at the edges (or a range within one hour) from the raw events."""
+    params: dict[str, object] = {f"{column}_in": list(values) for column, values in filters.value_lists()}
+    hours = _whole_hours(filters)
+    if hours is None:
+        spans = [("raw", filters.since, filters.until)]
+    else:
+        first, end = hours
+        by_time = any(name in _TIME_BUCKETS for name in dimensions)
+        spans = [("hour", first, end)] if by_time else _day_and_hour_spans(first, end)
+        if first is not None and filters.since is not None and filters.since < first:
+            spans.append(("raw", filters.since, first))
+        if end is not None and filters.until is not None and end < filters.until:
+            spans.append(("raw", end, filters.until))
+    windows = tuple(
+        (source, _bind_window(params, f"w{index}", low, high)) for index, (source, low, high) in enumerate(spans)
+    )
+    filtered = tuple(column for column, _ in filters.value_lists())
+    return _SumsShape(tuple(dimensions), filters.timezone, filtered, windows), params
+
+
+Span = tuple[str, datetime | None, datetime | None]
+
+
+def _day_and_hour_spans(first: datetime | None, end: datetime | None) -> list[Span]:
+    """Whole hours ``[first, end)`` (None: unbounded) as the whole UTC days within them and the hours around."""
+    day_first = None if first is None else _floor_day(first - timedelta(microseconds=1)) + timedelta(days=1)
+    day_end = None if end is None else _floor_day(end)
+    if day_first is not None and day_end is not None and day_first >= day_end:
+        return [("hour", first, end)]
+    spans: list[Span] = [("day", day_first, day_end)]
+    if first is not None and day_first is not None and first < day_first:
+        spans.append(("hour", first, day_first))
+    if end is not None and day_end is not None and day_end < end:
+        spans.append(("hour", day_end, end))
+    return spans
+
+
+def _floor_day(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _bind_window(params: dict[str, object], name: str, low: datetime | None, high: datetime | None) -> Bounds:
+    """Put a window's bounds into ``params`` (as ``{name}_from`` and ``{name}_to``) and say which it has."""
+    if low is not None:
+        params[f"{name}_from"] = low
+    if high is not None:
+        params[f"{name}_to"] = high
+    return low is not None, high is not None
+
+
+def _window(column: ColumnElement, name: str, bounds: Bounds) -> ColumnElement[bool]:
+    """``column`` within the window ``name`` (from inclusive, to exclusive), its bounds bound parameters."""
+    low, high = bounds
+    conditions = [column >= sa.bindparam(f"{name}_from", type_=column.type)] if low else []
+    conditions += [column < sa.bindparam(f"{name}_to", type_=column.type)] if high else []
+    return sa.and_(sa.true(), *conditions)
+
+
+def _filter_parameters(table: sa.Table, columns: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    """``table``'s filtered columns, each within its list of values (an expanding parameter)."""
+    return [table.c[column].in_(sa.bindparam(f"{column}_in", expanding=True)) for column in columns]
 
 
 def _rolled_up_sums(bind: Bind, dimensions: list[str], filters: Filters) -> list[Mapping[str, object]]:
     """Each group's summed roll-up columns: the roll-ups of the whole hours plus the raw events of the partial
     hours at the edges, in one query (:func:`_from_sums` turns them into figures, medians from the histogram)."""
+    shape, params = _read_plan(dimensions, filters)
+    return [row._mapping for row in _execute(bind, _sums_statement(shape), params)]
+
+
+@lru_cache(maxsize=256)
+def _sums_statement(shape: _SumsShape) -> sa.Select:
+    """The statement of a roll-up read of this shape (see :class:`_SumsShape`), built once."""
     names = ("brand", "store", "product_name")
     measures = event_measures()
     parts = []
-    hours = _whole_hours(filters)
-    raw_condition = sa.and_(sa.true(), *filters.clauses())
-    if hours is not None:
-        first, end = hours
-        in_hours = [rollups.c.hour >= first] if first is not None else []
-        in_hours += [rollups.c.hour < end] if end is not None else []
-        parts.append(
-            sa.select(
-                *(_dimension(name, filters.timezone, rollups) for name in dimensions),
-                *(rollups.c[name] for name in names),
-                *(rollups.c[name] for name in measures),
-            ).where(*filters.value_clauses(rollups), *in_hours)
-        )
-        raw_condition = _partial_hours(filters, first, end)
-        if raw_condition is not None:
-            raw_condition = sa.and_(raw_condition, *filters.value_clauses(events))
-    if raw_condition is not None:
-        parts.append(_raw_edge_sums(dimensions, filters.timezone, raw_condition))
+    for period, table in rollup_tables.items():
+        windows = [
+            _window(table.c[period], f"w{i}", bounds)
+            for i, (source, bounds) in enumerate(shape.windows)
+            if source == period
+        ]
+        if windows:
+            parts.append(
+                sa.select(
+                    *(_dimension(name, shape.timezone, table) for name in shape.dimensions),
+                    *(table.c[name] for name in names),
+                    *(table.c[name] for name in measures),
+                ).where(*_filter_parameters(table, shape.filtered), sa.or_(*windows))
+            )
+    raw = [
+        _window(events.c.start, f"w{i}", bounds) for i, (source, bounds) in enumerate(shape.windows) if source == "raw"
+    ]
+    if raw:
+        condition = sa.and_(sa.or_(*raw), *_filter_parameters(events, shape.filtered))
+        parts.append(_raw_edge_sums(list(shape.dimensions), shape.timezone, condition))
     summed = sa.union_all(*parts).subquery("parts") if len(parts) > 1 else parts[0].subquery("parts")
-    grouping = [summed.c[_key(name)] for name in dimensions]
-    statement = (
+    grouping = [summed.c[_key(name)] for name in shape.dimensions]
+    return (
         sa.select(*grouping, *_group_names(summed.c), *(sa.func.sum(summed.c[name]).label(name) for name in measures))
         .group_by(*grouping)
         .order_by(*grouping)
     )
-    return [row._mapping for row in _execute(bind, statement)]
 
 
 def _raw_edge_sums(dimensions: list[str], timezone: str, condition: ColumnElement[bool]) -> sa.Select:
@@ -437,12 +527,12 @@ def _raw_edge_sums(dimensions: list[str], timezone: str, condition: ColumnElemen
     keys = [_dimension(name, timezone) for name in dimensions]
     names = [events.c[name] for name in ("brand", "store", "product_name")]
     sums = {name: value for name, value in event_measures().items() if name not in DWELL_BIN_COLUMNS}
-    edges = [(events.c.dwell_s < edge, index) for index, edge in enumerate(DWELL_BIN_EDGES[1:])]
+    edges = [(events.c.dwell_s < constant(edge), constant(index)) for index, edge in enumerate(DWELL_BIN_EDGES[1:])]
     per_event = (
         sa.select(
             *keys,
             *names,
-            sa.case(*edges, else_=len(DWELL_BIN_EDGES) - 1).label("dwell_bin"),
+            sa.case(*edges, else_=constant(len(DWELL_BIN_EDGES) - 1)).label("dwell_bin"),
             *(value.label(name) for name, value in sums.items()),
         )
         .where(condition)
@@ -455,7 +545,7 @@ def _raw_edge_sums(dimensions: list[str], timezone: str, condition: ColumnElemen
         .subquery("edge_bins")
     )
     bins = [
-        sa.case((per_bin.c.dwell_bin == index, per_bin.c.visits), else_=0).label(column)
+        sa.case((per_bin.c.dwell_bin == constant(index), per_bin.c.visits), else_=ZERO).label(column)
         for index, column in enumerate(DWELL_BIN_COLUMNS)
     ]
     columns = {column.name: column for column in per_bin.c} | {column.name: column for column in bins}

@@ -148,11 +148,13 @@ class EventTable:
         """Drop the partitions wholly before ``cutoff`` and their roll-ups; returns the rows they held."""
         rows = 0
         for month in partitions.drop_months_ended_before(connection, cutoff):
-            hours = (rollup_rows.c.hour >= month) & (rollup_rows.c.hour < partitions.next_month(month))
-            rows += int(
-                connection.scalar(sa.select(sa.func.coalesce(sa.func.sum(rollup_rows.c.visits), 0)).where(hours))
-            )
-            connection.execute(rollup_rows.delete().where(hours))
+            for period, table in rollups.TABLES.items():
+                within = (table.c[period] >= month) & (table.c[period] < partitions.next_month(month))
+                if table is rollup_rows:
+                    rows += int(
+                        connection.scalar(sa.select(sa.func.coalesce(sa.func.sum(table.c.visits), 0)).where(within))
+                    )
+                connection.execute(table.delete().where(within))
             self._months.discard(month)
         return rows
 

@@ -1,12 +1,13 @@
-"""Hourly roll-ups of the events table, kept exact in the same transaction as every insert and delete.
+"""Hourly and daily roll-ups of the events table, kept exact in the same transaction as every insert and delete.
 
-A roll-up row (:class:`storemood.database.schema.RollupRow`) sums one UTC hour of one product in one zone
-of one camera: visits, dwell, emotion counts and probability sums, and a dwell histogram with fixed
-logarithmic bins (``DWELL_BIN_EDGES``). Writing events adds their sums (:func:`add_events`), pruning
-subtracts them before the rows go (:func:`remove_events`); both are one ``INSERT ... SELECT ... ON CONFLICT
-DO UPDATE`` that runs the same on SQLite and PostgreSQL. The sums are computed from the events table
-itself, so an event counts once however many writers send it at the same time: the insert ignores known
-ids, and only rows this transaction wrote (marked by its ``recorded_at``) are added.
+A roll-up row (``storemood.database.schema.rollups``) sums one UTC hour of one product in one zone of one
+camera, a ``day_rollups`` row one UTC day of it: visits, dwell, emotion counts and probability sums, and a
+dwell histogram with fixed logarithmic bins (``DWELL_BIN_EDGES``). Writing events adds their sums
+(:func:`add_events`), pruning subtracts them before the rows go (:func:`remove_events`); both are one
+``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` per table that runs the same on SQLite and PostgreSQL. The
+sums are computed from the events table itself, so an event counts once however many writers send it at
+the same time: the insert ignores known ids, and only rows this transaction wrote (marked by its
+``recorded_at``) are added.
 
 :func:`histogram_quantile` reads a median (or its interval's bounds) back from the bins.
 """
@@ -30,39 +31,62 @@ from storemood.database.schema import (
     EMOTION_COLUMNS,
     ROLLUP_KEYS,
     UTCDateTime,
+    day_rollups,
     events,
     rollups,
 )
 from storemood.emotions import FER7
 
 
-class HourStart(ColumnElement):
-    """The start of the UTC hour of a stored time, in the column's own storage format."""
+class PeriodStart(ColumnElement):
+    """The start of the UTC hour or day (``unit``) of a stored time, in the column's own storage format."""
 
     inherit_cache = True
     type = UTCDateTime()
 
-    def __init__(self, column: ColumnElement) -> None:
+    def __init__(self, column: ColumnElement, unit: str) -> None:
         self.column = column
+        self.unit = unit
 
 
-@compiles(HourStart, "sqlite")
-def _hour_start_sqlite(element: HourStart, compiler, **kw) -> str:
-    return f"strftime('%Y-%m-%d %H:00:00.000000', {compiler.process(element.column, **kw)})"
+@compiles(PeriodStart, "sqlite")
+def _period_start_sqlite(element: PeriodStart, compiler, **kw) -> str:
+    text = "%Y-%m-%d %H:00:00.000000" if element.unit == "hour" else "%Y-%m-%d 00:00:00.000000"
+    return f"strftime('{text}', {compiler.process(element.column, **kw)})"
 
 
-@compiles(HourStart, "postgresql")
-def _hour_start_postgresql(element: HourStart, compiler, **kw) -> str:
+@compiles(PeriodStart, "postgresql")
+def _period_start_postgresql(element: PeriodStart, compiler, **kw) -> str:
     # date_trunc on a timestamptz truncates in the session's zone, which may be half an hour off UTC.
-    return f"(date_trunc('hour', {compiler.process(element.column, **kw)} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
+    column = compiler.process(element.column, **kw)
+    return f"(date_trunc('{element.unit}', {column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
+
+
+#: Each roll-up table and the period its rows sum (the name of its time column): whole days are read from
+#: the daily table, the remaining whole hours from the hourly one.
+TABLES: dict[str, sa.Table] = {"hour": rollups, "day": day_rollups}
+
+
+def constant(value: int | float | str) -> ColumnElement:
+    """``value`` written into the SQL text instead of sent as a bound parameter.
+
+    A roll-up read carries hundreds of constants (histogram edges, bin numbers, 1 and 0 of every count);
+    as parameters, the driver rewrote and sent them on every query, which cost more than reading the rows.
+    """
+    if isinstance(value, str):
+        return sa.literal_column("'" + value.replace("'", "''") + "'", sa.String)
+    return sa.literal_column(repr(value), sa.Integer if isinstance(value, int) else sa.Float)
+
+
+ONE, ZERO = constant(1), constant(0)
 
 
 def _dwell_bin(index: int) -> ColumnElement:
     """1 when an event's dwell falls in histogram bin ``index``, else 0."""
-    lower = events.c.dwell_s >= DWELL_BIN_EDGES[index]
+    lower = events.c.dwell_s >= constant(DWELL_BIN_EDGES[index])
     if index + 1 < len(DWELL_BIN_EDGES):
-        lower = lower & (events.c.dwell_s < DWELL_BIN_EDGES[index + 1])
-    return sa.case((lower, 1), else_=0)
+        lower = lower & (events.c.dwell_s < constant(DWELL_BIN_EDGES[index + 1]))
+    return sa.case((lower, ONE), else_=ZERO)
 
 
 @cache
@@ -75,48 +99,56 @@ def event_measures() -> Mapping[str, ColumnElement]:
     probabilities_known = events.c[EMOTION_COLUMNS[FER7[0]]].is_not(None)
     return MappingProxyType(
         {
-            "visits": sa.literal(1, sa.Integer),
+            "visits": ONE,
             "dwell_sum_s": events.c.dwell_s,
-            "emotion_visits": sa.case((probabilities_known, 1), else_=0),
-            **{f"n_{emotion}": sa.case((events.c.dominant == emotion, 1), else_=0) for emotion in FER7},
-            **{column: sa.func.coalesce(events.c[column], 0.0) for column in EMOTION_COLUMNS.values()},
+            "emotion_visits": sa.case((probabilities_known, ONE), else_=ZERO),
+            **{f"n_{emotion}": sa.case((events.c.dominant == constant(emotion), ONE), else_=ZERO) for emotion in FER7},
+            **{column: sa.func.coalesce(events.c[column], constant(0.0)) for column in EMOTION_COLUMNS.values()},
             **{column: _dwell_bin(index) for index, column in enumerate(DWELL_BIN_COLUMNS)},
         }
     )
 
 
-def _apply(connection: Connection, condition: ColumnElement[bool], sign: int) -> None:
-    """Add (``sign`` 1) or subtract (-1) the sums of the events matching ``condition`` to the roll-ups."""
+def _apply(connection: Connection, condition: ColumnElement[bool], sign: int, periods: Sequence[str]) -> None:
+    """Add (``sign`` 1) or subtract (-1) the sums of the events matching ``condition`` to the roll-ups of
+    each of ``periods`` (rows upserted in key order, so concurrent writers lock them in the same order)."""
     keys = [events.c[name] for name in ROLLUP_KEYS]
     measures = event_measures()
-    summed = sa.select(
-        *keys, HourStart(events.c.start).label("hour"), *(sign * sa.func.sum(value) for value in measures.values())
-    ).where(condition)
-    summed = summed.group_by(*keys, HourStart(events.c.start))
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(rollups).from_select([*ROLLUP_KEYS, "hour", *measures], summed)
-    statement = statement.on_conflict_do_update(
-        index_elements=[*ROLLUP_KEYS, "hour"],
-        set_={name: rollups.c[name] + statement.excluded[name] for name in measures},
-    )
-    connection.execute(statement)
+    for period in periods:
+        table, start = TABLES[period], PeriodStart(events.c.start, period)
+        summed = (
+            sa.select(*keys, start.label(period), *(sign * sa.func.sum(value) for value in measures.values()))
+            .where(condition)
+            .group_by(*keys, start)
+            .order_by(*keys, start)
+        )
+        statement = dialect.insert(table).from_select([*ROLLUP_KEYS, period, *measures], summed)
+        statement = statement.on_conflict_do_update(
+            index_elements=[*ROLLUP_KEYS, period],
+            set_={name: table.c[name] + statement.excluded[name] for name in measures},
+        )
+        connection.execute(statement)
 
 
 def add_events(connection: Connection, condition: ColumnElement[bool]) -> None:
     """Add the events matching ``condition`` (just inserted, in this transaction) to the roll-ups."""
-    _apply(connection, condition, 1)
+    _apply(connection, condition, 1, tuple(TABLES))
 
 
 def remove_events(connection: Connection, condition: ColumnElement[bool]) -> None:
     """Subtract the events matching ``condition`` (about to be deleted, in this transaction) from the roll-ups."""
-    _apply(connection, condition, -1)
-    connection.execute(rollups.delete().where(rollups.c.visits <= 0))
+    _apply(connection, condition, -1, tuple(TABLES))
+    for table in TABLES.values():
+        connection.execute(table.delete().where(table.c.visits <= 0))
 
 
-def rebuild(connection: Connection) -> None:
-    """Recompute every roll-up from the events (after a migration or a bulk load that bypassed them)."""
-    connection.execute(rollups.delete())
-    add_events(connection, sa.true())
+def rebuild(connection: Connection, periods: Sequence[str] = tuple(TABLES)) -> None:
+    """Recompute the roll-ups of ``periods`` from the events (after a migration, or a bulk load that bypassed
+    them); a migration names the tables that exist at its revision."""
+    for period in periods:
+        connection.execute(TABLES[period].delete())
+    _apply(connection, sa.true(), 1, periods)
 
 
 def histogram_quantile(counts: Sequence[int], rank: float) -> float | None:

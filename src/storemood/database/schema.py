@@ -98,33 +98,31 @@ DWELL_BIN_COLUMNS: tuple[str, ...] = tuple(f"dwell_bin_{index:02d}" for index in
 ROLLUP_KEYS = ("store", "camera", "zone", "product", "brand", "product_name")
 
 
-class RollupRow(Base):
-    """The visits of one product in one zone of one camera, summed over one UTC hour (``hour`` is its start).
-
-    Kept in step with ``events`` in the same transaction (:mod:`storemood.database.rollups`), so reports
-    read whole hours here instead of scanning every visit. Per emotion: ``n_*`` visits whose dominant
-    emotion it was, ``p_*`` the sum of its probability over the ``emotion_visits`` that had probabilities.
-    """
-
-    __tablename__ = "rollups"
-
-    store: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    camera: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    zone: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    product: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    brand: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
-    product_name: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
-    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
-    visits: Mapped[int] = mapped_column(sa.Integer, nullable=False)
-    dwell_sum_s: Mapped[float] = mapped_column(sa.Float, nullable=False)
-    emotion_visits: Mapped[int] = mapped_column(sa.Integer, nullable=False)
-
-    __table_args__ = (
+def rollup_columns(period: str) -> list[sa.Column]:
+    """A roll-up table's columns: its keys, the start of its ``period`` (primary key), and every sum."""
+    return [
+        *(
+            sa.Column(key, sa.String(64 if key in ("store", "camera", "zone", "product") else 200), primary_key=True)
+            for key in ROLLUP_KEYS
+        ),
+        sa.Column(period, UTCDateTime, primary_key=True),
+        sa.Column("visits", sa.Integer, nullable=False),
+        sa.Column("dwell_sum_s", sa.Float, nullable=False),
+        sa.Column("emotion_visits", sa.Integer, nullable=False),
         *(sa.Column(f"n_{emotion}", sa.Integer, nullable=False) for emotion in FER7),
         *(sa.Column(column, sa.Float, nullable=False) for column in EMOTION_COLUMNS.values()),
         *(sa.Column(column, sa.Integer, nullable=False) for column in DWELL_BIN_COLUMNS),
-        sa.Index("ix_rollups_hour", "hour"),
-    )
+    ]
+
+
+#: The visits of one product in one zone of one camera, summed over one UTC hour (``hour`` is its start).
+#: Kept in step with ``events`` in the same transaction (:mod:`storemood.database.rollups`), so reports read
+#: whole hours here instead of scanning every visit. Per emotion: ``n_*`` visits whose dominant emotion it
+#: was, ``p_*`` the sum of its probability over the ``emotion_visits`` that had probabilities.
+rollups = sa.Table("rollups", Base.metadata, *rollup_columns("hour"), sa.Index("ix_rollups_hour", "hour"))
+#: The same sums per UTC day (``day`` is its midnight): what a range of whole days reads, a
+#: 24th of the hourly rows. Kept in the same transaction as the hourly ones.
+day_rollups = sa.Table("day_rollups", Base.metadata, *rollup_columns("day"), sa.Index("ix_day_rollups_day", "day"))
 
 
 class StoreRow(Base):
@@ -178,6 +176,5 @@ class CameraStillRow(Base):
 
 events = EventRow.__table__
 stores = StoreRow.__table__
-rollups = RollupRow.__table__
 camera_health = CameraHealthRow.__table__
 camera_stills = CameraStillRow.__table__
