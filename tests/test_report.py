@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import dataclasses
 import io
 import json
 import re
@@ -180,3 +181,21 @@ def test_bad_input_is_one_line_and_status_2(capsys, tmp_path, argv, reason):
     status, out, err = _run(capsys, *argv)
     assert status == 2 and out == ""
     assert reason in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_csv_of_groups_without_readable_faces_has_only_the_dotted_columns(capsys, tmp_path):
+    """A product whose faces were never readable has no shares: its cells stay empty, no bare column."""
+    never_read = [
+        dataclasses.replace(visit, product="UNREAD-1", zone="zone-unread")
+        for visit in synthetic_events(40, seed=22, days=1, unread_share=1.0)
+    ]
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    with EventTable(url) as store:
+        store.add([*never_read, *EVENTS])
+    _, out, _ = _run(capsys, "report", "--db", url, "--format", "csv")
+    header = out.splitlines()[0].split(",")
+    rows = {row["product"]: row for row in csv.DictReader(io.StringIO(out))}
+    assert "shares" not in header and "shares_ci95" not in header and "probabilities" not in header
+    assert header.count("shares.happy") == 1 and header.index("shares.happy") < header.index("valence")
+    assert rows["UNREAD-1"]["visits"] == "40" and rows["UNREAD-1"]["shares.happy"] == ""
+    assert all(row["shares.happy"] for key, row in rows.items() if key != "UNREAD-1")

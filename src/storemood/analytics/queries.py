@@ -56,6 +56,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from storemood.analytics import quantification
 from storemood.analytics.policy import DEFAULT_METHOD, MIN_GROUP, FigurePolicy
@@ -225,6 +226,31 @@ def _bucket_postgresql(element: _TimeBucket, compiler, **kw) -> str:
         return f"(extract(dow from {local})::int || ' ' || to_char({local}, 'HH24'))"
     suffix = '"Z"' if element.unit == "hour" and element.timezone == "UTC" else ""
     return f"to_char({column} AT TIME ZONE {zone}, '{_POSTGRES_FORMATS[element.unit]}{suffix}')"
+
+
+class _DwellBin(ColumnElement):
+    """The dwell histogram bin (0..61, ``DWELL_BIN_EDGES``) of a dwell: PostgreSQL's ``width_bucket`` over
+    the edges (a binary search), a searched CASE elsewhere; both put a dwell equal to an edge in the bin
+    it starts."""
+
+    inherit_cache = True
+    _traverse_internals = (("column", InternalTraversal.dp_clauseelement),)
+    type = sa.Integer()
+
+    def __init__(self, column: ColumnElement) -> None:
+        self.column = column
+
+
+@compiles(_DwellBin)
+def _dwell_bin_searched(element: _DwellBin, compiler, **kw) -> str:
+    edges = [(element.column < constant(edge), constant(index)) for index, edge in enumerate(DWELL_BIN_EDGES[1:])]
+    return compiler.process(sa.case(*edges, else_=constant(len(DWELL_BIN_EDGES) - 1)), **kw)
+
+
+@compiles(_DwellBin, "postgresql")
+def _dwell_bin_postgresql(element: _DwellBin, compiler, **kw) -> str:
+    edges = ", ".join(repr(edge) for edge in DWELL_BIN_EDGES[1:])
+    return f"width_bucket({compiler.process(element.column, **kw)}, ARRAY[{edges}]::double precision[])"
 
 
 class _Median(ColumnElement):
@@ -520,19 +546,18 @@ def _sums_statement(shape: _SumsShape) -> sa.Select:
 def _raw_edge_sums(dimensions: list[str], timezone: str, condition: ColumnElement[bool]) -> sa.Select:
     """The partial hours' raw events summed like roll-up rows (one row per group, name and dwell bin).
 
-    Each event gets its histogram bin from one searched CASE, the events are summed per bin, and only those
+    Each event gets its histogram bin from :class:`_DwellBin`, the events are summed per bin, and only those
     few sums are spread over the 62 bin columns: a 17-minute edge of a busy chain holds thousands of visits,
     and 62 comparisons for each of them cost more than the whole hours' roll-ups.
     """
     keys = [_dimension(name, timezone) for name in dimensions]
     names = [events.c[name] for name in ("brand", "store", "product_name")]
     sums = {name: value for name, value in event_measures().items() if name not in DWELL_BIN_COLUMNS}
-    edges = [(events.c.dwell_s < constant(edge), constant(index)) for index, edge in enumerate(DWELL_BIN_EDGES[1:])]
     per_event = (
         sa.select(
             *keys,
             *names,
-            sa.case(*edges, else_=constant(len(DWELL_BIN_EDGES) - 1)).label("dwell_bin"),
+            _DwellBin(events.c.dwell_s).label("dwell_bin"),
             *(value.label(name) for name, value in sums.items()),
         )
         .where(condition)

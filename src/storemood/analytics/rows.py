@@ -28,14 +28,31 @@ CSV_DECIMALS = 6
 
 def csv_text(rows: list[dict]) -> str:
     """Rows as CSV, one column per figure: nested figures become dotted columns (``shares.happy``,
-    ``probabilities.happy``), the same names as the JSON fields and the API's ``sort`` parameter."""
+    ``probabilities.happy``), the same names as the JSON fields and the API's ``sort`` parameter. A nested
+    figure that a row lacks (the shares of a group without a readable face) leaves its cells empty."""
     flat = [_flatten(row) for row in rows]
-    columns = list(dict.fromkeys(column for row in flat for column in row))
+    writer_columns = _columns(list(dict.fromkeys(column for row in flat for column in row)))
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=writer_columns, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     writer.writerows(flat)
     return buffer.getvalue()
+
+
+def _columns(seen: list[str]) -> list[str]:
+    """The CSV columns: a figure that is nested in some rows and None in others keeps only its dotted
+    columns, placed where the figure first appears."""
+    nested = {column for column in seen if any(other.startswith(column + ".") for other in seen)}
+    columns: list[str] = []
+    placed: set[str] = set()
+    for column in seen:
+        root = next((name for name in nested if column == name or column.startswith(name + ".")), None)
+        if root is None:
+            columns.append(column)
+        elif root not in placed:
+            placed.add(root)
+            columns += [other for other in seen if other.startswith(root + ".")]
+    return columns
 
 
 def _flatten(row: dict, prefix: str = "") -> dict:
