@@ -39,7 +39,7 @@ def test_migration_moves_an_unpartitioned_table_without_losing_events(pg_url):
     rows = [row_before_0006(visit) for visit in VISITS]
     with engine.begin() as connection:
         connection.execute(events.insert(), rows)
-        rollup_sums.rebuild(connection, periods=("hour",))  # the tables of revision 0004
+        rollup_sums.rebuild(connection, names=("hour",))  # the tables of revision 0004
     migrate(engine)
     with engine.connect() as connection:
         assert partitions.is_partitioned(connection)

@@ -61,9 +61,9 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from storemood.analytics import quantification
 from storemood.analytics.policy import DEFAULT_METHOD, MIN_GROUP, FigurePolicy
 from storemood.analytics.rows import DIMENSIONS, Compared, Dimension
-from storemood.database.rollups import TABLES as rollup_tables
+from storemood.database.rollups import TIERS as rollup_tiers
 from storemood.database.rollups import ZERO, constant, event_measures, histogram_quantile
-from storemood.database.schema import DWELL_BIN_COLUMNS, DWELL_BIN_EDGES, EMOTION_COLUMNS, events, rollups, stores
+from storemood.database.schema import DWELL_BIN_COLUMNS, DWELL_BIN_EDGES, EMOTION_COLUMNS, events, stores
 from storemood.database.sqlite_functions import Z95, median_interval_ranks
 from storemood.database.timezones import BUCKET_FORMATS, check_timezone, has_whole_hour_offsets
 from storemood.defaults import ENGAGEMENT_DWELL_S
@@ -311,7 +311,7 @@ def _dimension(name: str, timezone: str = "UTC", table: sa.Table = events) -> Co
     if name not in (*DIMENSIONS, *_TIME_BUCKETS):
         raise UserError(f"cannot group by {name!r}; choose one of {', '.join(DIMENSIONS)}")
     if name in _TIME_BUCKETS:  # never over day roll-ups: their days are UTC days
-        column = _TimeBucket(table.c.hour if table is rollups else table.c.start, name, timezone)
+        column = _TimeBucket(table.c.hour if "hour" in table.c else table.c.start, name, timezone)
     else:
         column = table.c[name]
     return column.label(_key(name))
@@ -438,7 +438,8 @@ class _SumsShape:
 def _read_plan(dimensions: list[str], filters: Filters) -> tuple[_SumsShape, dict[str, object]]:
     """The shape of the roll-up read that answers ``filters`` and the parameters to run it with: whole UTC
     days from the daily roll-ups (unless grouped by a time bucket), the other whole hours from the hourly
-    ones, the partial hours at the edges (or a range within one hour) from the raw events."""
+    ones, the partial hours at the edges (or a range within one hour) from the raw events. A view that
+    names no store, camera or zone (in its filters or its grouping) reads the chain-level roll-ups."""
     params: dict[str, object] = {f"{column}_in": list(values) for column, values in filters.value_lists()}
     hours = _whole_hours(filters)
     if hours is None:
@@ -447,6 +448,8 @@ def _read_plan(dimensions: list[str], filters: Filters) -> tuple[_SumsShape, dic
         first, end = hours
         by_time = any(name in _TIME_BUCKETS for name in dimensions)
         spans = [("hour", first, end)] if by_time else _day_and_hour_spans(first, end)
+        if _chain_wide(dimensions, filters):
+            spans = [(f"product_{source}", low, high) for source, low, high in spans]
         if first is not None and filters.since is not None and filters.since < first:
             spans.append(("raw", filters.since, first))
         if end is not None and filters.until is not None and end < filters.until:
@@ -459,6 +462,12 @@ def _read_plan(dimensions: list[str], filters: Filters) -> tuple[_SumsShape, dic
 
 
 Span = tuple[str, datetime | None, datetime | None]
+
+
+def _chain_wide(dimensions: list[str], filters: Filters) -> bool:
+    """Whether the chain-level roll-ups (per product, whatever the store, camera or zone) can answer."""
+    per_place = filters.stores or filters.cameras or filters.zones
+    return not per_place and all(name in ("product", "brand", *_TIME_BUCKETS) for name in dimensions)
 
 
 def _day_and_hour_spans(first: datetime | None, end: datetime | None) -> list[Span]:
@@ -511,20 +520,23 @@ def _rolled_up_sums(bind: Bind, dimensions: list[str], filters: Filters) -> list
 @lru_cache(maxsize=256)
 def _sums_statement(shape: _SumsShape) -> sa.Select:
     """The statement of a roll-up read of this shape (see :class:`_SumsShape`), built once."""
-    names = ("brand", "store", "product_name")
     measures = event_measures()
     parts = []
-    for period, table in rollup_tables.items():
+    for tier_name, tier in rollup_tiers.items():
+        table = tier.table
         windows = [
-            _window(table.c[period], f"w{i}", bounds)
+            _window(table.c[tier.period], f"w{i}", bounds)
             for i, (source, bounds) in enumerate(shape.windows)
-            if source == period
+            if source == tier_name
         ]
         if windows:
+            span = (table.c.store_low, table.c.store_high) if tier.per_product else _store_span(table.c.store)
             parts.append(
                 sa.select(
                     *(_dimension(name, shape.timezone, table) for name in shape.dimensions),
-                    *(table.c[name] for name in names),
+                    table.c.brand,
+                    table.c.product_name,
+                    *span,
                     *(table.c[name] for name in measures),
                 ).where(*_filter_parameters(table, shape.filtered), sa.or_(*windows))
             )
@@ -536,8 +548,15 @@ def _sums_statement(shape: _SumsShape) -> sa.Select:
         parts.append(_raw_edge_sums(list(shape.dimensions), shape.timezone, condition))
     summed = sa.union_all(*parts).subquery("parts") if len(parts) > 1 else parts[0].subquery("parts")
     grouping = [summed.c[_key(name)] for name in shape.dimensions]
+    c = summed.c
+    store = sa.case((sa.func.min(c.store_low) == sa.func.max(c.store_high), sa.func.min(c.store_low)), else_="")
+    names = [
+        _single_or_blank(c.brand).label("brand"),
+        store.label("store"),
+        _single_or_blank(c.product_name).label("product_name"),
+    ]
     return (
-        sa.select(*grouping, *_group_names(summed.c), *(sa.func.sum(summed.c[name]).label(name) for name in measures))
+        sa.select(*grouping, *names, *(sa.func.sum(summed.c[name]).label(name) for name in measures))
         .group_by(*grouping)
         .order_by(*grouping)
     )
@@ -551,7 +570,7 @@ def _raw_edge_sums(dimensions: list[str], timezone: str, condition: ColumnElemen
     and 62 comparisons for each of them cost more than the whole hours' roll-ups.
     """
     keys = [_dimension(name, timezone) for name in dimensions]
-    names = [events.c[name] for name in ("brand", "store", "product_name")]
+    names = [events.c[name] for name in ("brand", "product_name", "store")]
     sums = {name: value for name, value in event_measures().items() if name not in DWELL_BIN_COLUMNS}
     per_event = (
         sa.select(
@@ -574,8 +593,15 @@ def _raw_edge_sums(dimensions: list[str], timezone: str, condition: ColumnElemen
         for index, column in enumerate(DWELL_BIN_COLUMNS)
     ]
     columns = {column.name: column for column in per_bin.c} | {column.name: column for column in bins}
-    order = [column.name for column in (*keys, *names)] + list(event_measures())
-    return sa.select(*(columns[name] for name in order))
+    order = [column.name for column in (*keys, *names[:2])]
+    return sa.select(
+        *(columns[name] for name in order), *_store_span(per_bin.c.store), *(columns[name] for name in event_measures())
+    )
+
+
+def _store_span(store: ColumnElement) -> tuple[ColumnElement, ColumnElement]:
+    """A camera-level row's (or an event's) store as the span of stores a chain-level row keeps."""
+    return store.label("store_low"), store.label("store_high")
 
 
 def _merged(parts: list[Mapping[str, object]]) -> dict[str, object]:

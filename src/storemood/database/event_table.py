@@ -148,8 +148,9 @@ class EventTable:
         """Drop the partitions wholly before ``cutoff`` and their roll-ups; returns the rows they held."""
         rows = 0
         for month in partitions.drop_months_ended_before(connection, cutoff):
-            for period, table in rollups.TABLES.items():
-                within = (table.c[period] >= month) & (table.c[period] < partitions.next_month(month))
+            for tier in rollups.TIERS.values():
+                table = tier.table
+                within = (table.c[tier.period] >= month) & (table.c[tier.period] < partitions.next_month(month))
                 if table is rollup_rows:
                     rows += int(
                         connection.scalar(sa.select(sa.func.coalesce(sa.func.sum(table.c.visits), 0)).where(within))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
 
@@ -24,15 +25,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from storemood.database.schema import (
     DWELL_BIN_COLUMNS,
     DWELL_BIN_EDGES,
     EMOTION_COLUMNS,
+    PRODUCT_KEYS,
     ROLLUP_KEYS,
     UTCDateTime,
     day_rollups,
     events,
+    product_day_rollups,
+    product_hour_rollups,
     rollups,
 )
 from storemood.emotions import FER7
@@ -42,6 +47,7 @@ class PeriodStart(ColumnElement):
     """The start of the UTC hour or day (``unit``) of a stored time, in the column's own storage format."""
 
     inherit_cache = True
+    _traverse_internals = (("column", InternalTraversal.dp_clauseelement), ("unit", InternalTraversal.dp_string))
     type = UTCDateTime()
 
     def __init__(self, column: ColumnElement, unit: str) -> None:
@@ -62,9 +68,29 @@ def _period_start_postgresql(element: PeriodStart, compiler, **kw) -> str:
     return f"(date_trunc('{element.unit}', {column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
 
 
-#: Each roll-up table and the period its rows sum (the name of its time column): whole days are read from
-#: the daily table, the remaining whole hours from the hourly one.
-TABLES: dict[str, sa.Table] = {"hour": rollups, "day": day_rollups}
+@dataclass(frozen=True)
+class Tier:
+    """One roll-up table: the keys its rows are summed by and the period each sums (its time column)."""
+
+    table: sa.Table
+    keys: tuple[str, ...]
+    period: str
+
+    @property
+    def per_product(self) -> bool:
+        """Whether its rows sum a product over the whole chain (no store among the keys)."""
+        return "store" not in self.keys
+
+
+#: The roll-up tables by name, camera-level first (the chain-level ones take their store span from them).
+#: Whole days are read from a daily table, the remaining whole hours from an hourly one; views without a
+#: store, camera or zone filter read the chain-level ones.
+TIERS: dict[str, Tier] = {
+    "hour": Tier(rollups, ROLLUP_KEYS, "hour"),
+    "day": Tier(day_rollups, ROLLUP_KEYS, "day"),
+    "product_hour": Tier(product_hour_rollups, PRODUCT_KEYS, "hour"),
+    "product_day": Tier(product_day_rollups, PRODUCT_KEYS, "day"),
+}
 
 
 def constant(value: int | float | str) -> ColumnElement:
@@ -109,46 +135,82 @@ def event_measures() -> Mapping[str, ColumnElement]:
     )
 
 
-def _apply(connection: Connection, condition: ColumnElement[bool], sign: int, periods: Sequence[str]) -> None:
-    """Add (``sign`` 1) or subtract (-1) the sums of the events matching ``condition`` to the roll-ups of
-    each of ``periods`` (rows upserted in key order, so concurrent writers lock them in the same order)."""
-    keys = [events.c[name] for name in ROLLUP_KEYS]
+def _apply(connection: Connection, condition: ColumnElement[bool], sign: int, names: Sequence[str]) -> None:
+    """Add (``sign`` 1) or subtract (-1) the sums of the events matching ``condition`` to the roll-up tables
+    ``names``, rows upserted in key order: chain-level rows are written by every store's writers at once,
+    and one lock order means no deadlock between them."""
     measures = event_measures()
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    for period in periods:
-        table, start = TABLES[period], PeriodStart(events.c.start, period)
+    for name in names:
+        tier = TIERS[name]
+        keys, start = [events.c[key] for key in tier.keys], PeriodStart(events.c.start, tier.period)
+        span = [sa.func.min(events.c.store).label("store_low"), sa.func.max(events.c.store).label("store_high")]
         summed = (
-            sa.select(*keys, start.label(period), *(sign * sa.func.sum(value) for value in measures.values()))
+            sa.select(
+                *keys,
+                start.label(tier.period),
+                *(span if tier.per_product else ()),
+                *(sign * sa.func.sum(value) for value in measures.values()),
+            )
             .where(condition)
             .group_by(*keys, start)
             .order_by(*keys, start)
         )
-        statement = dialect.insert(table).from_select([*ROLLUP_KEYS, period, *measures], summed)
-        statement = statement.on_conflict_do_update(
-            index_elements=[*ROLLUP_KEYS, period],
-            set_={name: table.c[name] + statement.excluded[name] for name in measures},
-        )
-        connection.execute(statement)
+        columns = [*tier.keys, tier.period, *(("store_low", "store_high") if tier.per_product else ()), *measures]
+        statement = dialect.insert(tier.table).from_select(columns, summed)
+        table, new = tier.table, statement.excluded
+        updates = {column: table.c[column] + new[column] for column in measures}
+        if tier.per_product:
+            updates["store_low"] = sa.case((new.store_low < table.c.store_low, new.store_low), else_=table.c.store_low)
+            updates["store_high"] = sa.case(
+                (new.store_high > table.c.store_high, new.store_high), else_=table.c.store_high
+            )
+        connection.execute(statement.on_conflict_do_update(index_elements=[*tier.keys, tier.period], set_=updates))
 
 
 def add_events(connection: Connection, condition: ColumnElement[bool]) -> None:
     """Add the events matching ``condition`` (just inserted, in this transaction) to the roll-ups."""
-    _apply(connection, condition, 1, tuple(TABLES))
+    _apply(connection, condition, 1, tuple(TIERS))
 
 
 def remove_events(connection: Connection, condition: ColumnElement[bool]) -> None:
-    """Subtract the events matching ``condition`` (about to be deleted, in this transaction) from the roll-ups."""
-    _apply(connection, condition, -1, tuple(TABLES))
-    for table in TABLES.values():
-        connection.execute(table.delete().where(table.c.visits <= 0))
+    """Subtract the events matching ``condition`` (about to be deleted, in this transaction) from the roll-ups;
+    the chain-level rows they touched take their store span again from the camera-level rows left."""
+    _apply(connection, condition, -1, tuple(TIERS))
+    for tier in TIERS.values():
+        connection.execute(tier.table.delete().where(tier.table.c.visits <= 0))
+    for tier in TIERS.values():
+        if tier.per_product:
+            _restore_store_span(connection, tier, condition)
 
 
-def rebuild(connection: Connection, periods: Sequence[str] = tuple(TABLES)) -> None:
-    """Recompute the roll-ups of ``periods`` from the events (after a migration, or a bulk load that bypassed
+def _restore_store_span(connection: Connection, tier: Tier, condition: ColumnElement[bool]) -> None:
+    """Recompute ``store_low`` and ``store_high`` of the chain-level rows that events matching ``condition``
+    fall in, from the camera-level rows of the same period (a subtraction cannot say which stores remain)."""
+    table = tier.table
+    source = next(other for other in TIERS.values() if not other.per_product and other.period == tier.period).table
+    same = [source.c[key] == table.c[key] for key in tier.keys] + [source.c[tier.period] == table.c[tier.period]]
+    touched = sa.exists().where(
+        condition,
+        *(events.c[key] == table.c[key] for key in tier.keys),
+        PeriodStart(events.c.start, tier.period) == table.c[tier.period],
+    )
+    connection.execute(
+        table.update()
+        .where(touched)
+        .values(
+            store_low=sa.select(sa.func.min(source.c.store)).where(*same).scalar_subquery(),
+            store_high=sa.select(sa.func.max(source.c.store)).where(*same).scalar_subquery(),
+        )
+    )
+
+
+def rebuild(connection: Connection, names: Sequence[str] = tuple(TIERS)) -> None:
+    """Recompute the roll-up tables ``names`` from the events (after a migration, or a bulk load that bypassed
     them); a migration names the tables that exist at its revision."""
-    for period in periods:
-        connection.execute(TABLES[period].delete())
-    _apply(connection, sa.true(), 1, periods)
+    for name in names:
+        connection.execute(TIERS[name].table.delete())
+    _apply(connection, sa.true(), 1, names)
 
 
 def histogram_quantile(counts: Sequence[int], rank: float) -> float | None:

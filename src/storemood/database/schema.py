@@ -96,16 +96,25 @@ DWELL_BIN_EDGES: tuple[float, ...] = (0.0, *(3.0 * 2 ** (k / 4) for k in range(-
 DWELL_BIN_COLUMNS: tuple[str, ...] = tuple(f"dwell_bin_{index:02d}" for index in range(len(DWELL_BIN_EDGES)))
 #: Columns that identify a roll-up row besides its hour (brand and name follow the product, so add no rows).
 ROLLUP_KEYS = ("store", "camera", "zone", "product", "brand", "product_name")
+#: Columns that identify a chain-level roll-up row besides its period: a product wherever it was seen.
+PRODUCT_KEYS = ("product", "brand", "product_name")
 
 
-def rollup_columns(period: str) -> list[sa.Column]:
-    """A roll-up table's columns: its keys, the start of its ``period`` (primary key), and every sum."""
+def rollup_columns(period: str, keys: tuple[str, ...] = ROLLUP_KEYS) -> list[sa.Column]:
+    """A roll-up table's columns: its keys, the start of its ``period`` (primary key), and every sum; a table
+    without ``store`` among its keys also keeps the lowest and highest store id of its visits, so that a
+    group seen in one store only still names it."""
     return [
         *(
             sa.Column(key, sa.String(64 if key in ("store", "camera", "zone", "product") else 200), primary_key=True)
-            for key in ROLLUP_KEYS
+            for key in keys
         ),
         sa.Column(period, UTCDateTime, primary_key=True),
+        *(
+            sa.Column(name, sa.String(64), nullable=False)
+            for name in ("store_low", "store_high")
+            if "store" not in keys
+        ),
         sa.Column("visits", sa.Integer, nullable=False),
         sa.Column("dwell_sum_s", sa.Float, nullable=False),
         sa.Column("emotion_visits", sa.Integer, nullable=False),
@@ -123,6 +132,20 @@ rollups = sa.Table("rollups", Base.metadata, *rollup_columns("hour"), sa.Index("
 #: The same sums per UTC day (``day`` is its midnight): what a range of whole days reads, a
 #: 24th of the hourly rows. Kept in the same transaction as the hourly ones.
 day_rollups = sa.Table("day_rollups", Base.metadata, *rollup_columns("day"), sa.Index("ix_day_rollups_day", "day"))
+#: The same sums per product over the whole chain, per UTC hour and per UTC day: what a view without a store,
+#: camera or zone filter reads, one row per product instead of one per camera, zone and product.
+product_hour_rollups = sa.Table(
+    "product_hour_rollups",
+    Base.metadata,
+    *rollup_columns("hour", PRODUCT_KEYS),
+    sa.Index("ix_product_hour_rollups_hour", "hour"),
+)
+product_day_rollups = sa.Table(
+    "product_day_rollups",
+    Base.metadata,
+    *rollup_columns("day", PRODUCT_KEYS),
+    sa.Index("ix_product_day_rollups_day", "day"),
+)
 
 
 class StoreRow(Base):

@@ -37,7 +37,7 @@ def upgrade() -> None:
         *(sa.Column(column, sa.Integer, nullable=False) for column in DWELL_BIN_COLUMNS),
     )
     op.create_index("ix_rollups_hour", "rollups", ["hour"])
-    rollups.rebuild(op.get_bind(), periods=("hour",))
+    rollups.rebuild(op.get_bind(), names=("hour",))
 
 
 def downgrade() -> None:

@@ -23,7 +23,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table("day_rollups", *rollup_columns("day"))
     op.create_index("ix_day_rollups_day", "day_rollups", ["day"])
-    rollups.rebuild(op.get_bind(), periods=("day",))
+    rollups.rebuild(op.get_bind(), names=("day",))
 
 
 def downgrade() -> None:
