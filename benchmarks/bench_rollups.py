@@ -8,7 +8,9 @@ the overview, p50/p99 under 4 concurrent clients, on SQLite and PostgreSQL.
 Both paths answer the same range, which starts and ends mid-hour, so the roll-up path also reads the two
 partial hours from the raw events. Events come from ``tests/synthetic_events.py`` (14 days, 2 stores,
 6 products) and are loaded as in bench_store.py, a million at a time (so ten million fit in memory). With
-``--no-raw`` only the roll-up path is timed (the raw path takes minutes per query at ten million). Prints a
+``--no-raw`` only the roll-up path is timed (the raw path takes minutes per query at ten million). With
+``--postgresql-url`` or ``--sqlite-path`` the database is filled when empty and kept, and a later run
+measures it as it is (ten million visits take half an hour to load). Prints a
 Markdown section for benchmarks/RESULTS.md, with each query's single-client time beside the 4-client figures.
 """
 
@@ -90,7 +92,7 @@ def single_client(action: Callable[[], object], rounds: int) -> float:
 
 def measure(name: str, url: str, events: int, rounds: int, raw: bool) -> dict:
     store = EventTable(url)
-    if not store.count():  # a database kept from an earlier run (--postgresql-url) is measured as it is
+    if not store.count():  # a database given by --postgresql-url or --sqlite-path is filled once, then kept
         fill(store, events)
     filters = fourteen_days(store.engine)
     results = {"name": name, "events": store.count()}
@@ -105,7 +107,7 @@ def measure(name: str, url: str, events: int, rounds: int, raw: bool) -> dict:
 
 def markdown(results: list[dict], args: argparse.Namespace, skipped: str) -> str:
     lines = [
-        "## Dashboard figures from hourly roll-ups (benchmarks/bench_rollups.py)",
+        "## Dashboard figures from roll-ups (benchmarks/bench_rollups.py)",
         "",
         f"{machine_and_date()} `.venv/bin/python benchmarks/bench_rollups.py --events {args.events} "
         f"--rounds {args.rounds} --databases {' '.join(args.databases)}{' --no-raw' if args.no_raw else ''}`; "
@@ -135,17 +137,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10, help="queries per client and path")
     parser.add_argument("--databases", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"])
     parser.add_argument("--no-raw", action="store_true", help="time the roll-up path only")
-    parser.add_argument(
-        "--postgresql-url",
-        help="measure this PostgreSQL database instead of a scratch schema: filled with --events when empty, "
-        "kept afterwards, measured as it is on later runs (ten million visits take half an hour to load)",
-    )
+    parser.add_argument("--postgresql-url", help="measure this PostgreSQL database instead of a scratch schema")
+    parser.add_argument("--sqlite-path", type=Path, help="measure this SQLite file instead of a temporary one")
     args = parser.parse_args()
     results, skipped = [], ""
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-rollups-")))
         if "sqlite" in args.databases:
-            sqlite_url = f"sqlite:///{folder / 'events.db'}"
+            sqlite_url = f"sqlite:///{args.sqlite_path or folder / 'events.db'}"
             results.append(measure("SQLite", sqlite_url, args.events, args.rounds, not args.no_raw))
         try:
             if "postgresql" in args.databases:
