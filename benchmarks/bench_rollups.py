@@ -47,9 +47,10 @@ def fourteen_days(engine: Engine) -> queries.Filters:
 
 def overview(engine: Engine, filters: queries.Filters, exact: bool) -> None:
     """What /api/overview computes: all visits as one group, the products ranked, and the time span."""
-    _, products = queries.overall_and_groups(engine, "product", filters, exact=exact)
+    with engine.connect() as connection:
+        _, products = queries.overall_and_groups(connection, "product", filters, exact=exact)
+        queries.time_span(connection, filters)
     queries.rank(products, 3)
-    queries.time_span(engine, filters)
 
 
 def latencies(action: Callable[[], object], rounds: int) -> tuple[float, float]:

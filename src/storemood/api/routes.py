@@ -275,9 +275,10 @@ def overview(
 ) -> dict:
     """All matching visits as one group, the span of the data, and the best and worst products by valence
     (:func:`storemood.analytics.queries.rank`), and the minimum sample, minimum group size and shares method."""
-    summary, products = queries.overall_and_groups(bind, "product", filters, engaged_after, policy, exact)
+    with bind.connect() as connection:  # one checkout for the three queries
+        summary, products = queries.overall_and_groups(connection, "product", filters, engaged_after, policy, exact)
+        first, last = queries.time_span(connection, filters)
     best, worst = queries.rank(products, top)
-    first, last = queries.time_span(bind, filters)
     return {
         "period": {
             "since": _iso(filters.since),
