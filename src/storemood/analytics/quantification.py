@@ -56,10 +56,14 @@ def adjustment(confusion: np.ndarray) -> np.ndarray:
     return np.linalg.pinv(confusion.T)
 
 
-def adjusted_shares(counted: np.ndarray, confusion: np.ndarray, inverse: np.ndarray | None = None) -> np.ndarray:
-    """Adjusted count: invert the confusion matrix (or take its ``inverse``, :func:`adjustment`, when known),
-    clip negative shares to 0, renormalise to sum 1."""
-    raw = np.clip(counted @ (adjustment(confusion) if inverse is None else inverse).T, 0.0, None)
+def adjusted_shares(counted: np.ndarray, confusion: np.ndarray) -> np.ndarray:
+    """Adjusted count: invert the confusion matrix, clip negative shares to 0, renormalise to sum 1."""
+    return _adjust(counted, adjustment(confusion))
+
+
+def _adjust(counted: np.ndarray, inverse: np.ndarray) -> np.ndarray:
+    """:func:`adjusted_shares` with the confusion matrix already inverted (:func:`adjustment`)."""
+    raw = np.clip(counted @ inverse.T, 0.0, None)
     total = raw.sum(axis=-1, keepdims=True)
     return np.where(total > 0, raw / np.where(total > 0, total, 1), counted)
 
@@ -90,10 +94,9 @@ def estimate(
     conservative for a mean of values in 0..1; adjusted shares get the counted shares' multinomial
     covariance carried through the adjustment (wider, as inverting the confusion adds variance).
     """
-    if method == "adjusted" and (confusion := shipped_confusion()) is not None:
+    if method == "adjusted" and (inverse := shipped_adjustment()) is not None:
         names = list(counted)
-        inverse = shipped_adjustment()
-        vector = adjusted_shares(np.array([counted[name] for name in names]), confusion, inverse)
+        vector = _adjust(np.array([counted[name] for name in names]), inverse)
         shares = dict(zip(names, (float(value) for value in vector), strict=True))
         intervals, valence = uncertainty.linear_share_intervals(counted, visits, inverse, shares)
         return shares, intervals, valence

@@ -421,8 +421,8 @@ Bounds = tuple[bool, bool]
 @dataclass(frozen=True)
 class _SumsShape:
     """All that the SQL of one roll-up read depends on: the grouping, the time zone, the filtered columns, and
-    the time windows it reads, in order, each from a source (``day`` or ``hour`` roll-ups, or ``raw``
-    events) and with or without each bound.
+    the time windows it reads, in order, each from a source (a roll-up table named as in
+    ``storemood.database.rollups.TIERS``, or ``raw`` events) and with or without each bound.
 
     Times and filter values are bound parameters, so a statement is built once per shape (and compiled once,
     in SQLAlchemy's cache) however the range moves: building the 62-bin statement cost about as much Python
