@@ -85,8 +85,8 @@ def finish_load(store: EventTable) -> None:
         return
     with store.engine.begin() as conn:
         rollups.rebuild(conn)
-        conn.execute(sa.text("ANALYZE events"))
-        conn.execute(sa.text("ANALYZE rollups"))
+        for table in ("events", *(tier.table.name for tier in rollups.TIERS.values())):
+            conn.execute(sa.text(f"ANALYZE {table}"))
 
 
 def _quoted(name: str) -> str:

@@ -1,4 +1,4 @@
-"""Hourly roll-ups: every figure read through them equals the same figure from the raw events, on SQLite and
+"""Roll-ups: every figure read through them equals the same figure from the raw events, on SQLite and
 PostgreSQL, whatever the range; writes, retention and migrations keep them exact."""
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def test_the_overview_s_one_query_gives_what_overall_and_aggregate_give(table):
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("zone", ["Europe/Paris", "America/New_York"])
+@pytest.mark.parametrize("zone", ["Europe/Paris", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu"])
 def test_valence_over_local_days_and_hours_matches_raw_events(table, zone):
     filters = Filters(since=EPOCH + timedelta(hours=7.4), until=EPOCH + timedelta(hours=61.9), timezone=zone)
     for bucket in ("hour", "day"):
@@ -126,11 +126,14 @@ def test_valence_over_local_days_and_hours_matches_raw_events(table, zone):
         assert [p.valence for p in rolled] == pytest.approx([p.valence for p in exact], rel=1e-9, abs=1e-12)
 
 
-def test_half_hour_zones_and_other_engagement_thresholds_read_raw_events(table):
-    """Asia/Kolkata (+5:30) hours are not unions of UTC hours, and 4 s is no histogram edge: both exact."""
-    kolkata = Filters(since=EPOCH + timedelta(hours=3.3), timezone="Asia/Kolkata")
-    assert aggregate(table.engine, "hour", kolkata, policy=EVERY) == aggregate(
-        table.engine, "hour", kolkata, policy=EVERY, exact=True
+def test_odd_offset_zones_and_other_engagement_thresholds_read_raw_events(table):
+    """Africa/Monrovia was -0:44:30 until 1972: its local hours are no union of UTC quarter-hours, so its hour
+    buckets come from the raw events; so do figures for 4 s, which is no histogram edge. Both are exact."""
+    monrovia = Filters(since=EPOCH + timedelta(hours=3.3), timezone="Africa/Monrovia")
+    assert not queries._rollups_answer(["hour"], monrovia, 3.0, exact=False)
+    assert queries._rollups_answer(["product"], monrovia, 3.0, exact=False)  # no local buckets: any zone
+    assert aggregate(table.engine, "hour", monrovia, policy=EVERY) == aggregate(
+        table.engine, "hour", monrovia, policy=EVERY, exact=True
     )
     assert aggregate(table.engine, "product", engagement_dwell_s=4.0, policy=EVERY) == aggregate(
         table.engine, "product", engagement_dwell_s=4.0, policy=EVERY, exact=True
@@ -138,7 +141,7 @@ def test_half_hour_zones_and_other_engagement_thresholds_read_raw_events(table):
 
 
 def _rollup_rows(connection: sa.Connection) -> dict[str, list[tuple]]:
-    """Every roll-up table's rows (hourly and daily), in key order, floats rounded."""
+    """Every roll-up table's rows, in key order, floats rounded."""
     return {
         period: [
             tuple(round(value, 6) if isinstance(value, float) else value for value in row)
@@ -149,7 +152,7 @@ def _rollup_rows(connection: sa.Connection) -> dict[str, list[tuple]]:
 
 
 def _assert_rollups_sum_the_events(engine: sa.Engine) -> None:
-    """Both roll-up tables equal a rebuild from the events (rebuilt in a transaction that is rolled back)."""
+    """Every roll-up table equals a rebuild from the events (rebuilt in a transaction that is rolled back)."""
     with engine.connect() as connection:
         kept = _rollup_rows(connection)
     with engine.connect() as connection:
@@ -161,8 +164,9 @@ def _assert_rollups_sum_the_events(engine: sa.Engine) -> None:
         visits = connection.scalar(sa.select(sa.func.count()).select_from(events))
         for table in (tier.table for tier in rollup_sums.TIERS.values()):
             assert connection.scalar(sa.select(sa.func.coalesce(sa.func.sum(table.c.visits), 0))) == visits
-    assert kept == rebuilt and len(kept["day"]) <= len(kept["hour"])
-    assert len(kept["product_day"]) <= len(kept["day"]) and len(kept["product_hour"]) <= len(kept["hour"])
+    for level in ("", "product_"):
+        assert len(kept[f"{level}day"]) <= len(kept[f"{level}hour"]) <= len(kept[f"{level}quarter"])
+    assert kept == rebuilt and all(len(kept[f"product_{name}"]) <= len(kept[name]) for name in ("day", "hour"))
 
 
 def test_writes_retention_and_store_deletion_keep_rollups_exact(tmp_path):
@@ -223,22 +227,34 @@ def test_writers_sending_the_same_visits_at_once_count_them_once(pg_url):
         table.close()
 
 
-def test_whole_utc_days_are_read_from_the_day_rollups_and_the_hours_around_them_from_the_hourly_ones():
+def test_whole_utc_days_are_read_from_the_day_rollups_and_the_hours_and_quarters_around_them_likewise():
     midnight = EPOCH.replace(hour=0, minute=0, second=0, microsecond=0)
-    filters = Filters(since=midnight + timedelta(hours=20.3), until=midnight + timedelta(days=3, hours=3.3))
-    in_one_store = replace(filters, stores=("store-a",))
+    since, until = midnight + timedelta(hours=20, minutes=20), midnight + timedelta(days=3, hours=3, minutes=18)
+    in_one_store = Filters(since=since, until=until, stores=("store-a",))
     shape, params = queries._read_plan(["product"], in_one_store)
-    assert [source for source, _ in shape.windows] == ["day", "hour", "hour", "raw", "raw"]
-    assert (params["w0_from"], params["w0_to"]) == (midnight + timedelta(days=1), midnight + timedelta(days=3))
-    assert (params["w1_from"], params["w1_to"]) == (midnight + timedelta(hours=21), midnight + timedelta(days=1))
-    assert (params["w2_from"], params["w2_to"]) == (midnight + timedelta(days=3), midnight + timedelta(days=3, hours=3))
+    windows = [
+        (source, params.get(f"w{i}_from"), params.get(f"w{i}_to")) for i, (source, _) in enumerate(shape.windows)
+    ]
+    assert windows == [
+        ("day", midnight + timedelta(days=1), midnight + timedelta(days=3)),
+        ("hour", midnight + timedelta(hours=21), midnight + timedelta(days=1)),
+        ("quarter", midnight + timedelta(hours=20, minutes=30), midnight + timedelta(hours=21)),
+        ("raw", since, midnight + timedelta(hours=20, minutes=30)),
+        ("hour", midnight + timedelta(days=3), midnight + timedelta(days=3, hours=3)),
+        ("quarter", midnight + timedelta(days=3, hours=3), midnight + timedelta(days=3, hours=3, minutes=15)),
+        ("raw", midnight + timedelta(days=3, hours=3, minutes=15), until),
+    ]
     assert params["store_in"] == ["store-a"]
-    by_hour, _ = queries._read_plan(["store", "hour"], filters)  # local hours need hourly rows throughout
-    assert [source for source, _ in by_hour.windows] == ["hour", "raw", "raw"]
+    by_hour, _ = queries._read_plan(["store", "hour"], in_one_store)  # local hours: no UTC days
+    assert [source for source, _ in by_hour.windows] == ["hour", "quarter", "raw", "quarter", "raw"]
+    in_kolkata, _ = queries._read_plan(["store", "day"], replace(in_one_store, timezone="Asia/Kolkata"))
+    assert [source for source, _ in in_kolkata.windows] == ["quarter", "raw", "raw"]
     within_a_day, _ = queries._read_plan(
         ["zone"], Filters(since=midnight + timedelta(hours=2.5), until=midnight + timedelta(hours=9))
     )
-    assert [source for source, _ in within_a_day.windows] == ["hour", "raw"]
+    assert [source for source, _ in within_a_day.windows] == ["hour", "quarter"]
+    unbounded, _ = queries._read_plan(["zone"], Filters())
+    assert [source for source, _ in unbounded.windows] == ["day"]
 
 
 def test_views_that_name_no_store_camera_or_zone_read_the_chain_level_rollups():
@@ -246,9 +262,12 @@ def test_views_that_name_no_store_camera_or_zone_read_the_chain_level_rollups():
     filters = Filters(since=midnight + timedelta(hours=20.3), until=midnight + timedelta(days=3, hours=3.3))
     for dimensions in (["product"], ["brand"], []):
         shape, _ = queries._read_plan(dimensions, replace(filters, brands=("Acme",)))
-        assert [source for source, _ in shape.windows] == ["product_day", "product_hour", "product_hour", "raw", "raw"]
+        assert [source for source, _ in shape.windows] == [
+            "product_day",
+            *("product_hour", "product_quarter", "raw") * 2,
+        ]
     by_hour, _ = queries._read_plan(["brand", "hour"], filters)
-    assert [source for source, _ in by_hour.windows] == ["product_hour", "raw", "raw"]
+    assert [source for source, _ in by_hour.windows] == ["product_hour", *("product_quarter", "raw") * 2]
     for dimensions, narrowed in ((["zone"], filters), (["product"], replace(filters, cameras=("cam-0",)))):
         shape, _ = queries._read_plan(dimensions, narrowed)
         assert next(source for source, _ in shape.windows) == "day"

@@ -65,7 +65,7 @@ from storemood.database.rollups import TIERS as rollup_tiers
 from storemood.database.rollups import ZERO, constant, event_measures, histogram_quantile
 from storemood.database.schema import DWELL_BIN_COLUMNS, DWELL_BIN_EDGES, EMOTION_COLUMNS, events, stores
 from storemood.database.sqlite_functions import Z95, median_interval_ranks
-from storemood.database.timezones import BUCKET_FORMATS, check_timezone, has_whole_hour_offsets
+from storemood.database.timezones import BUCKET_FORMATS, check_timezone, offsets_are_multiples_of
 from storemood.defaults import ENGAGEMENT_DWELL_S
 from storemood.emotions import FER7, NEGATIVE, POSITIVE
 from storemood.errors import UserError
@@ -306,14 +306,13 @@ def _median_bound_postgresql(element: _MedianBound, compiler, **kw) -> str:
 _TIME_BUCKETS = ("hour", "day", "weekday_hour")
 
 
-def _dimension(name: str, timezone: str = "UTC", table: sa.Table = events) -> ColumnElement:
-    """The grouping key ``name`` over the events or the roll-ups (whose hours stand for their visits' starts)."""
+def _dimension(name: str, timezone: str = "UTC", table: sa.Table = events, time_column: str = "start") -> ColumnElement:
+    """The grouping key ``name`` over the events or a roll-up table (whose period, ``time_column``, stands for
+    its visits' starts)."""
     if name not in (*DIMENSIONS, *_TIME_BUCKETS):
         raise UserError(f"cannot group by {name!r}; choose one of {', '.join(DIMENSIONS)}")
-    if name in _TIME_BUCKETS:  # never over day roll-ups: their days are UTC days
-        column = _TimeBucket(table.c.hour if "hour" in table.c else table.c.start, name, timezone)
-    else:
-        column = table.c[name]
+    # Never over day roll-ups (their days are UTC days), nor hourly ones in a zone with odd half-hours.
+    column = _TimeBucket(table.c[time_column], name, timezone) if name in _TIME_BUCKETS else table.c[name]
     return column.label(_key(name))
 
 
@@ -346,20 +345,20 @@ def _grouped_figures(
 ) -> list[Figures]:
     """One mapping per group: the group keys, then every figure :class:`AggregateRow` needs.
 
-    From the roll-ups (whole hours) plus the raw events of the partial hours at the edges, unless
-    ``exact`` is asked for or the roll-ups cannot answer: a time zone whose offset is not whole hours, or
-    an engagement threshold that is not a dwell histogram edge.
+    From the roll-ups (whole days, hours and quarter-hours) plus the raw events of the minutes left at the
+    edges, unless ``exact`` is asked for or the roll-ups cannot answer (see :func:`_rollups_answer`).
     """
     filters = filters or Filters()
-    if not _rollups_answer(filters, engagement_dwell_s, exact):
+    if not _rollups_answer(dimensions, filters, engagement_dwell_s, exact):
         return _exact_figures(bind, dimensions, filters, engagement_dwell_s)
     return [_from_sums(sums, engagement_dwell_s) for sums in _rolled_up_sums(bind, dimensions, filters)]
 
 
-def _rollups_answer(filters: Filters, engagement_dwell_s: float, exact: bool) -> bool:
-    """Whether the roll-ups can give these figures: not when exact ones are asked for, for a time zone whose
-    offset is not whole hours, or for an engagement threshold that is not a dwell histogram edge."""
-    return not exact and engagement_dwell_s in DWELL_BIN_EDGES and has_whole_hour_offsets(filters.timezone)
+def _rollups_answer(dimensions: list[str], filters: Filters, engagement_dwell_s: float, exact: bool) -> bool:
+    """Whether the roll-ups can give these figures: not when exact ones are asked for, for local hours or days
+    of a zone whose offset is not a multiple of 15 minutes, or for an engagement threshold that is not a dwell
+    histogram edge."""
+    return not exact and engagement_dwell_s in DWELL_BIN_EDGES and bool(_periods_serving(dimensions, filters.timezone))
 
 
 def _exact_figures(bind: Bind, dimensions: list[str], filters: Filters, engagement_dwell_s: float) -> list[Figures]:
@@ -397,23 +396,6 @@ def _group_names(columns) -> list[ColumnElement]:
     return [_single_or_blank(columns[name]).label(name) for name in ("brand", "store", "product_name")]
 
 
-def _floor_hour(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def _whole_hours(filters: Filters) -> tuple[datetime | None, datetime | None] | None:
-    """First and end (exclusive) of the whole UTC hours within the filters' times (None: unbounded), or
-    None when not one whole hour lies within them."""
-    first = None if filters.since is None else _floor_hour(filters.since - timedelta(microseconds=1)) + _HOUR
-    end = None if filters.until is None else _floor_hour(filters.until)
-    if first is not None and end is not None and first >= end:
-        return None
-    return first, end
-
-
-_HOUR = timedelta(hours=1)
-
-
 #: Whether a time window of a roll-up read has a lower and an upper bound (their values are parameters).
 Bounds = tuple[bool, bool]
 
@@ -437,23 +419,15 @@ class _SumsShape:
 
 def _read_plan(dimensions: list[str], filters: Filters) -> tuple[_SumsShape, dict[str, object]]:
     """The shape of the roll-up read that answers ``filters`` and the parameters to run it with: whole UTC
-    days from the daily roll-ups (unless grouped by a time bucket), the other whole hours from the hourly
-    ones, the partial hours at the edges (or a range within one hour) from the raw events. A view that
-    names no store, camera or zone (in its filters or its grouping) reads the chain-level roll-ups."""
+    days from the daily roll-ups, the other whole hours from the hourly ones, the other whole quarter-hours
+    from the quarter-hourly ones, the minutes left at the edges from the raw events. Grouped by a time bucket,
+    it skips the days (UTC days are not local days), and the hours too in a zone whose offset is not whole
+    hours. A view that names no store, camera or zone (in its filters or its grouping) reads the chain-level
+    roll-ups."""
     params: dict[str, object] = {f"{column}_in": list(values) for column, values in filters.value_lists()}
-    hours = _whole_hours(filters)
-    if hours is None:
-        spans = [("raw", filters.since, filters.until)]
-    else:
-        first, end = hours
-        by_time = any(name in _TIME_BUCKETS for name in dimensions)
-        spans = [("hour", first, end)] if by_time else _day_and_hour_spans(first, end)
-        if _chain_wide(dimensions, filters):
-            spans = [(f"product_{source}", low, high) for source, low, high in spans]
-        if first is not None and filters.since is not None and filters.since < first:
-            spans.append(("raw", filters.since, first))
-        if end is not None and filters.until is not None and end < filters.until:
-            spans.append(("raw", end, filters.until))
+    spans = _spans(filters.since, filters.until, _periods_serving(dimensions, filters.timezone))
+    if _chain_wide(dimensions, filters):
+        spans = [(source if source == "raw" else f"product_{source}", low, high) for source, low, high in spans]
     windows = tuple(
         (source, _bind_window(params, f"w{index}", low, high)) for index, (source, low, high) in enumerate(spans)
     )
@@ -461,31 +435,53 @@ def _read_plan(dimensions: list[str], filters: Filters) -> tuple[_SumsShape, dic
     return _SumsShape(tuple(dimensions), filters.timezone, filtered, windows), params
 
 
+#: The roll-up periods, coarsest first, and their lengths.
+_PERIODS = {"day": timedelta(days=1), "hour": timedelta(hours=1), "quarter": timedelta(minutes=15)}
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _periods_serving(dimensions: list[str], timezone: str) -> tuple[str, ...]:
+    """The roll-up periods, coarsest first, whose rows fall wholly in one group: all of them, unless grouped
+    by local hours or days, which are unions of UTC hours only where the zone's offset is whole hours, and
+    of UTC quarter-hours where it is a multiple of 15 minutes (every zone in use today)."""
+    if not any(name in _TIME_BUCKETS for name in dimensions):
+        return tuple(_PERIODS)
+    if offsets_are_multiples_of(timezone, minutes=60):
+        return ("hour", "quarter")
+    return ("quarter",) if offsets_are_multiples_of(timezone, minutes=15) else ()
+
+
 Span = tuple[str, datetime | None, datetime | None]
+
+
+def _spans(low: datetime | None, high: datetime | None, periods: tuple[str, ...]) -> list[Span]:
+    """``[low, high)`` (None: unbounded) as the whole periods of the first kind within it, the rest on either
+    side split the same way by the finer periods, and what remains as raw events."""
+    if not periods:
+        return [("raw", low, high)]
+    period, finer = periods[0], periods[1:]
+    first = None if low is None else _period_floor(low - timedelta(microseconds=1), period) + _PERIODS[period]
+    end = None if high is None else _period_floor(high, period)
+    if first is not None and end is not None and first >= end:
+        return _spans(low, high, finer)
+    spans: list[Span] = [(period, first, end)]
+    if low is not None and first is not None and low < first:
+        spans += _spans(low, first, finer)
+    if high is not None and end is not None and end < high:
+        spans += _spans(end, high, finer)
+    return spans
+
+
+def _period_floor(moment: datetime, period: str) -> datetime:
+    """The start of the UTC day, hour or quarter-hour that ``moment`` falls in."""
+    length = _PERIODS[period]
+    return _UNIX_EPOCH + (moment.astimezone(UTC) - _UNIX_EPOCH) // length * length
 
 
 def _chain_wide(dimensions: list[str], filters: Filters) -> bool:
     """Whether the chain-level roll-ups (per product, whatever the store, camera or zone) can answer."""
     per_place = filters.stores or filters.cameras or filters.zones
     return not per_place and all(name in ("product", "brand", *_TIME_BUCKETS) for name in dimensions)
-
-
-def _day_and_hour_spans(first: datetime | None, end: datetime | None) -> list[Span]:
-    """Whole hours ``[first, end)`` (None: unbounded) as the whole UTC days within them and the hours around."""
-    day_first = None if first is None else _floor_day(first - timedelta(microseconds=1)) + timedelta(days=1)
-    day_end = None if end is None else _floor_day(end)
-    if day_first is not None and day_end is not None and day_first >= day_end:
-        return [("hour", first, end)]
-    spans: list[Span] = [("day", day_first, day_end)]
-    if first is not None and day_first is not None and first < day_first:
-        spans.append(("hour", first, day_first))
-    if end is not None and day_end is not None and day_end < end:
-        spans.append(("hour", day_end, end))
-    return spans
-
-
-def _floor_day(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _bind_window(params: dict[str, object], name: str, low: datetime | None, high: datetime | None) -> Bounds:
@@ -511,8 +507,8 @@ def _filter_parameters(table: sa.Table, columns: tuple[str, ...]) -> list[Column
 
 
 def _rolled_up_sums(bind: Bind, dimensions: list[str], filters: Filters) -> list[Mapping[str, object]]:
-    """Each group's summed roll-up columns: the roll-ups of the whole hours plus the raw events of the partial
-    hours at the edges, in one query (:func:`_from_sums` turns them into figures, medians from the histogram)."""
+    """Each group's summed roll-up columns: the roll-ups of the whole periods plus the raw events of the minutes
+    at the edges, in one query (:func:`_from_sums` turns them into figures, medians from the histogram)."""
     shape, params = _read_plan(dimensions, filters)
     return [row._mapping for row in _execute(bind, _sums_statement(shape), params)]
 
@@ -533,7 +529,7 @@ def _sums_statement(shape: _SumsShape) -> sa.Select:
             span = (table.c.store_low, table.c.store_high) if tier.per_product else _store_span(table.c.store)
             parts.append(
                 sa.select(
-                    *(_dimension(name, shape.timezone, table) for name in shape.dimensions),
+                    *(_dimension(name, shape.timezone, table, tier.period) for name in shape.dimensions),
                     table.c.brand,
                     table.c.product_name,
                     *span,
@@ -563,11 +559,11 @@ def _sums_statement(shape: _SumsShape) -> sa.Select:
 
 
 def _raw_edge_sums(dimensions: list[str], timezone: str, condition: ColumnElement[bool]) -> sa.Select:
-    """The partial hours' raw events summed like roll-up rows (one row per group, name and dwell bin).
+    """The edges' raw events summed like roll-up rows (one row per group, name and dwell bin).
 
     Each event gets its histogram bin from :class:`_DwellBin`, the events are summed per bin, and only those
-    few sums are spread over the 62 bin columns: a 17-minute edge of a busy chain holds thousands of visits,
-    and 62 comparisons for each of them cost more than the whole hours' roll-ups.
+    few sums are spread over the 62 bin columns: a 14-minute edge of a busy chain holds thousands of visits,
+    and 62 comparisons for each of them cost more than the roll-ups of the whole periods.
     """
     keys = [_dimension(name, timezone) for name in dimensions]
     names = [events.c[name] for name in ("brand", "product_name", "store")]
@@ -736,7 +732,7 @@ def overall_and_groups(
     figures equal :func:`overall`'s. Exact figures need two queries (an exact median is no sum).
     """
     filters, policy = filters or Filters(), policy or FigurePolicy()
-    if not _rollups_answer(filters, engagement_dwell_s, exact) or by in ("zone", "camera"):
+    if not _rollups_answer([by], filters, engagement_dwell_s, exact) or by in ("zone", "camera"):
         return overall(bind, filters, engagement_dwell_s, policy, exact), aggregate(
             bind, by, filters, engagement_dwell_s, policy, exact
         )

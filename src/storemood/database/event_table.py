@@ -107,7 +107,7 @@ class EventTable:
         with self.engine.begin() as connection:
             known = connection.scalar(sa.select(sa.func.count()).where(events.c.id.in_(ids)))
             connection.execute(statement, bound)
-            rollups.add_events(connection, events.c.id.in_(ids) & (events.c.recorded_at == now))
+            rollups.add_events(connection, ids, now)
         return len(set(ids)) - int(known)
 
     def ensure_partitions(self, starts: Iterable[datetime]) -> None:

@@ -132,8 +132,20 @@ rollups = sa.Table("rollups", Base.metadata, *rollup_columns("hour"), sa.Index("
 #: The same sums per UTC day (``day`` is its midnight): what a range of whole days reads, a
 #: 24th of the hourly rows. Kept in the same transaction as the hourly ones.
 day_rollups = sa.Table("day_rollups", Base.metadata, *rollup_columns("day"), sa.Index("ix_day_rollups_day", "day"))
-#: The same sums per product over the whole chain, per UTC hour and per UTC day: what a view without a store,
-#: camera or zone filter reads, one row per product instead of one per camera, zone and product.
+#: The same sums per quarter of an hour (``quarter`` is its start, 00, 15, 30 or 45 minutes past a UTC hour):
+#: what the edges of a range read instead of raw events, and what serves hours and days of the zones whose
+#: offset is not whole hours (India +5:30, Nepal +5:45).
+quarter_rollups = sa.Table(
+    "quarter_rollups", Base.metadata, *rollup_columns("quarter"), sa.Index("ix_quarter_rollups_quarter", "quarter")
+)
+#: The same sums per product over the whole chain, per UTC quarter-hour, hour and day: what a view without a
+#: store, camera or zone filter reads, one row per product instead of one per camera, zone and product.
+product_quarter_rollups = sa.Table(
+    "product_quarter_rollups",
+    Base.metadata,
+    *rollup_columns("quarter", PRODUCT_KEYS),
+    sa.Index("ix_product_quarter_rollups_quarter", "quarter"),
+)
 product_hour_rollups = sa.Table(
     "product_hour_rollups",
     Base.metadata,

@@ -39,16 +39,18 @@ def check_timezone(name: str) -> ZoneInfo:
 
 
 @lru_cache(maxsize=256)
-def has_whole_hour_offsets(name: str) -> bool:
-    """Whether the zone's offset from UTC was a whole number of hours every January and July 1970-2037,
-    so that local hours and days are unions of UTC hours (and hourly UTC roll-ups can serve them).
+def offsets_are_multiples_of(name: str, minutes: int) -> bool:
+    """Whether the zone's offset from UTC was a multiple of ``minutes`` every January and July 1970-2037, so
+    that its local hours and days are unions of UTC periods that long (and roll-ups per such period serve them).
 
-    >>> has_whole_hour_offsets("Europe/Paris"), has_whole_hour_offsets("Asia/Kolkata")
+    >>> offsets_are_multiples_of("Europe/Paris", 60), offsets_are_multiples_of("Asia/Kolkata", 60)
     (True, False)
+    >>> offsets_are_multiples_of("Asia/Kolkata", 15), offsets_are_multiples_of("Asia/Kathmandu", 15)
+    (True, True)
     """
     zone = check_timezone(name)
     moments = (datetime(year, month, 1, tzinfo=UTC) for year in range(1970, 2038) for month in (1, 7))
-    return all(moment.astimezone(zone).utcoffset().total_seconds() % 3600 == 0 for moment in moments)
+    return all(moment.astimezone(zone).utcoffset().total_seconds() % (60 * minutes) == 0 for moment in moments)
 
 
 @lru_cache(maxsize=65_536)
