@@ -38,11 +38,12 @@ from testdata import scratch_schema
 CLIENTS = 4
 
 
-def fourteen_days(engine: Engine) -> queries.Filters:
-    """The last 14 days of the data, starting and ending 17 minutes into an hour."""
+def fourteen_days(engine: Engine, edges: tuple[int, int] = (17, 17)) -> queries.Filters:
+    """The last 14 days of the data, starting and ending ``edges`` minutes into an hour: (17, 17) leaves 13
+    and 2 minutes of raw visits beside the quarter-hours, (1, 59) 14 and 14, the most there can be."""
     _, last = queries.time_span(engine)
-    until = last.replace(minute=17, second=0, microsecond=0)
-    return queries.Filters(since=until - timedelta(days=14), until=until)
+    until = last.replace(minute=edges[1], second=0, microsecond=0)
+    return queries.Filters(since=until.replace(minute=edges[0]) - timedelta(days=14), until=until)
 
 
 def overview(engine: Engine, filters: queries.Filters, exact: bool) -> None:
@@ -91,11 +92,12 @@ def single_client(action: Callable[[], object], rounds: int) -> float:
     return float(np.median(times))
 
 
-def measure(name: str, url: str, events: int, rounds: int, raw: bool) -> dict:
+def measure(name: str, url: str, args: argparse.Namespace) -> dict:
     store = EventTable(url)
     if not store.count():  # a database given by --postgresql-url or --sqlite-path is filled once, then kept
-        fill(store, events)
-    filters = fourteen_days(store.engine)
+        fill(store, args.events)
+    filters = fourteen_days(store.engine, args.edges)
+    rounds, raw = args.rounds, not args.no_raw
     results = {"name": name, "events": store.count()}
     for exact, path in ((True, "raw events"), (False, "roll-ups"))[0 if raw else 1 :]:
         product = lambda exact=exact: queries.aggregate(store.engine, "product", filters, exact=exact)  # noqa: E731
@@ -111,9 +113,10 @@ def markdown(results: list[dict], args: argparse.Namespace, skipped: str) -> str
         "## Dashboard figures from roll-ups (benchmarks/bench_rollups.py)",
         "",
         f"{machine_and_date()} `.venv/bin/python benchmarks/bench_rollups.py --events {args.events} "
-        f"--rounds {args.rounds} --databases {' '.join(args.databases)}{' --no-raw' if args.no_raw else ''}`; "
-        f"{CLIENTS} concurrent clients (threads) each running a query {args.rounds} times over the last 14 days "
-        "of the data (a range starting and ending mid-hour), and the same query alone; milliseconds.",
+        f"--rounds {args.rounds} --databases {' '.join(args.databases)}{' --no-raw' if args.no_raw else ''} "
+        f"--edges {args.edges[0]} {args.edges[1]}`; {CLIENTS} concurrent clients (threads) each running a query "
+        f"{args.rounds} times over the last 14 days of the data (starting {args.edges[0]} and ending "
+        f"{args.edges[1]} minutes into an hour), and the same query alone; milliseconds.",
         "",
         "| database | events | query | raw p50 | raw p99 | roll-ups p50 | roll-ups p99 | roll-ups alone | "
         "p50 speed-up |",
@@ -138,6 +141,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10, help="queries per client and path")
     parser.add_argument("--databases", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"])
     parser.add_argument("--no-raw", action="store_true", help="time the roll-up path only")
+    parser.add_argument(
+        "--edges",
+        nargs=2,
+        type=int,
+        default=(17, 17),
+        metavar=("START", "END"),
+        help="the range starts START and ends END minutes into an hour (1 59: the most raw visits at the edges)",
+    )
     parser.add_argument("--postgresql-url", help="measure this PostgreSQL database instead of a scratch schema")
     parser.add_argument("--sqlite-path", type=Path, help="measure this SQLite file instead of a temporary one")
     args = parser.parse_args()
@@ -146,11 +157,11 @@ def main() -> None:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-rollups-")))
         if "sqlite" in args.databases:
             sqlite_url = f"sqlite:///{args.sqlite_path or folder / 'events.db'}"
-            results.append(measure("SQLite", sqlite_url, args.events, args.rounds, not args.no_raw))
+            results.append(measure("SQLite", sqlite_url, args))
         try:
             if "postgresql" in args.databases:
                 pg_url = args.postgresql_url or stack.enter_context(scratch_schema(PG_SERVER, prefix="storemood_bench"))
-                results.append(measure("PostgreSQL", pg_url, args.events, args.rounds, not args.no_raw))
+                results.append(measure("PostgreSQL", pg_url, args))
         except DatabaseUnavailable as error:
             skipped = f"PostgreSQL skipped: {error}"
     print(markdown(results, args, skipped))

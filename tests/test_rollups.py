@@ -126,15 +126,18 @@ def test_valence_over_local_days_and_hours_matches_raw_events(table, zone):
         assert [p.valence for p in rolled] == pytest.approx([p.valence for p in exact], rel=1e-9, abs=1e-12)
 
 
-def test_odd_offset_zones_and_other_engagement_thresholds_read_raw_events(table):
-    """Africa/Monrovia was -0:44:30 until 1972: its local hours are no union of UTC quarter-hours, so its hour
-    buckets come from the raw events; so do figures for 4 s, which is no histogram edge. Both are exact."""
+def test_zones_whose_local_hours_no_rollup_holds_and_other_engagement_thresholds_read_raw_events(table):
+    """Africa/Monrovia was -0:44:30 until 1972: its local hours are no union of UTC quarter-hours. Asia/Kolkata's
+    (+5:30) are, but only the chain-level roll-ups have quarter-hours: its hours in one store are no union of
+    UTC hours. Both come from the raw events; so do figures for 4 s, which is no histogram edge. All exact."""
     monrovia = Filters(since=EPOCH + timedelta(hours=3.3), timezone="Africa/Monrovia")
-    assert not queries._rollups_answer(["hour"], monrovia, 3.0, exact=False)
+    kolkata_store = Filters(since=EPOCH + timedelta(hours=3.3), timezone="Asia/Kolkata", stores=("store-a",))
     assert queries._rollups_answer(["product"], monrovia, 3.0, exact=False)  # no local buckets: any zone
-    assert aggregate(table.engine, "hour", monrovia, policy=EVERY) == aggregate(
-        table.engine, "hour", monrovia, policy=EVERY, exact=True
-    )
+    for filters in (monrovia, kolkata_store):
+        assert not queries._rollups_answer(["hour"], filters, 3.0, exact=False)
+        assert aggregate(table.engine, "hour", filters, policy=EVERY) == aggregate(
+            table.engine, "hour", filters, policy=EVERY, exact=True
+        )
     assert aggregate(table.engine, "product", engagement_dwell_s=4.0, policy=EVERY) == aggregate(
         table.engine, "product", engagement_dwell_s=4.0, policy=EVERY, exact=True
     )
@@ -164,13 +167,13 @@ def _assert_rollups_sum_the_events(engine: sa.Engine) -> None:
         visits = connection.scalar(sa.select(sa.func.count()).select_from(events))
         for table in (tier.table for tier in rollup_sums.TIERS.values()):
             assert connection.scalar(sa.select(sa.func.coalesce(sa.func.sum(table.c.visits), 0))) == visits
-    for level in ("", "product_"):
-        assert len(kept[f"{level}day"]) <= len(kept[f"{level}hour"]) <= len(kept[f"{level}quarter"])
-    assert kept == rebuilt and all(len(kept[f"product_{name}"]) <= len(kept[name]) for name in ("day", "hour"))
+    assert kept == rebuilt and len(kept["day"]) <= len(kept["hour"])
+    assert len(kept["product_day"]) <= len(kept["product_hour"]) <= len(kept["product_quarter"])
+    assert all(len(kept[f"product_{name}"]) <= len(kept[name]) for name in ("day", "hour"))
 
 
-def test_writes_retention_and_store_deletion_keep_rollups_exact(tmp_path):
-    with EventTable(f"sqlite:///{tmp_path / 'events.db'}") as table:
+def _writes_retention_and_store_deletion_keep_rollups_exact(url: str) -> None:
+    with EventTable(url) as table:
         visits = list(synthetic_events(800, seed=9, days=4, unread_share=0.1))
         table.add(visits[:500])
         table.add(visits[300:])  # overlapping batch: 200 known ids
@@ -181,6 +184,16 @@ def test_writes_retention_and_store_deletion_keep_rollups_exact(tmp_path):
         _assert_rollups_sum_the_events(table.engine)
         assert table.delete_store("store-b") > 0
         _assert_rollups_sum_the_events(table.engine)
+
+
+def test_writes_retention_and_store_deletion_keep_rollups_exact(tmp_path):
+    """Store spans included: the chain-level rows a deletion touched take theirs again from what is left."""
+    _writes_retention_and_store_deletion_keep_rollups_exact(f"sqlite:///{tmp_path / 'events.db'}")
+
+
+@pytest.mark.postgres
+def test_writes_retention_and_store_deletion_keep_rollups_exact_on_postgresql(pg_url):
+    _writes_retention_and_store_deletion_keep_rollups_exact(pg_url)
 
 
 def test_migration_back_fills_rollups_from_existing_events(tmp_path):
@@ -227,7 +240,7 @@ def test_writers_sending_the_same_visits_at_once_count_them_once(pg_url):
         table.close()
 
 
-def test_whole_utc_days_are_read_from_the_day_rollups_and_the_hours_and_quarters_around_them_likewise():
+def test_whole_utc_days_are_read_from_the_day_rollups_and_the_hours_around_them_from_the_hourly_ones():
     midnight = EPOCH.replace(hour=0, minute=0, second=0, microsecond=0)
     since, until = midnight + timedelta(hours=20, minutes=20), midnight + timedelta(days=3, hours=3, minutes=18)
     in_one_store = Filters(since=since, until=until, stores=("store-a",))
@@ -238,36 +251,47 @@ def test_whole_utc_days_are_read_from_the_day_rollups_and_the_hours_and_quarters
     assert windows == [
         ("day", midnight + timedelta(days=1), midnight + timedelta(days=3)),
         ("hour", midnight + timedelta(hours=21), midnight + timedelta(days=1)),
-        ("quarter", midnight + timedelta(hours=20, minutes=30), midnight + timedelta(hours=21)),
-        ("raw", since, midnight + timedelta(hours=20, minutes=30)),
+        ("raw", since, midnight + timedelta(hours=21)),
         ("hour", midnight + timedelta(days=3), midnight + timedelta(days=3, hours=3)),
-        ("quarter", midnight + timedelta(days=3, hours=3), midnight + timedelta(days=3, hours=3, minutes=15)),
-        ("raw", midnight + timedelta(days=3, hours=3, minutes=15), until),
+        ("raw", midnight + timedelta(days=3, hours=3), until),
     ]
     assert params["store_in"] == ["store-a"]
     by_hour, _ = queries._read_plan(["store", "hour"], in_one_store)  # local hours: no UTC days
-    assert [source for source, _ in by_hour.windows] == ["hour", "quarter", "raw", "quarter", "raw"]
-    in_kolkata, _ = queries._read_plan(["store", "day"], replace(in_one_store, timezone="Asia/Kolkata"))
-    assert [source for source, _ in in_kolkata.windows] == ["quarter", "raw", "raw"]
+    assert [source for source, _ in by_hour.windows] == ["hour", "raw", "raw"]
     within_a_day, _ = queries._read_plan(
         ["zone"], Filters(since=midnight + timedelta(hours=2.5), until=midnight + timedelta(hours=9))
     )
-    assert [source for source, _ in within_a_day.windows] == ["hour", "quarter"]
+    assert [source for source, _ in within_a_day.windows] == ["hour", "raw"]
     unbounded, _ = queries._read_plan(["zone"], Filters())
     assert [source for source, _ in unbounded.windows] == ["day"]
 
 
-def test_views_that_name_no_store_camera_or_zone_read_the_chain_level_rollups():
+def test_views_that_name_no_store_camera_or_zone_read_the_chain_level_rollups_quarter_hours_included():
     midnight = EPOCH.replace(hour=0, minute=0, second=0, microsecond=0)
-    filters = Filters(since=midnight + timedelta(hours=20.3), until=midnight + timedelta(days=3, hours=3.3))
+    since, until = midnight + timedelta(hours=20, minutes=20), midnight + timedelta(days=3, hours=3, minutes=18)
+    filters = Filters(since=since, until=until)
     for dimensions in (["product"], ["brand"], []):
-        shape, _ = queries._read_plan(dimensions, replace(filters, brands=("Acme",)))
-        assert [source for source, _ in shape.windows] == [
-            "product_day",
-            *("product_hour", "product_quarter", "raw") * 2,
+        shape, params = queries._read_plan(dimensions, replace(filters, brands=("Acme",)))
+        windows = [
+            (source, params.get(f"w{i}_from"), params.get(f"w{i}_to")) for i, (source, _) in enumerate(shape.windows)
+        ]
+        assert windows == [
+            ("product_day", midnight + timedelta(days=1), midnight + timedelta(days=3)),
+            ("product_hour", midnight + timedelta(hours=21), midnight + timedelta(days=1)),
+            ("product_quarter", midnight + timedelta(hours=20, minutes=30), midnight + timedelta(hours=21)),
+            ("raw", since, midnight + timedelta(hours=20, minutes=30)),
+            ("product_hour", midnight + timedelta(days=3), midnight + timedelta(days=3, hours=3)),
+            (
+                "product_quarter",
+                midnight + timedelta(days=3, hours=3),
+                midnight + timedelta(days=3, hours=3, minutes=15),
+            ),
+            ("raw", midnight + timedelta(days=3, hours=3, minutes=15), until),
         ]
     by_hour, _ = queries._read_plan(["brand", "hour"], filters)
     assert [source for source, _ in by_hour.windows] == ["product_hour", *("product_quarter", "raw") * 2]
+    in_kolkata, _ = queries._read_plan(["brand", "day"], replace(filters, timezone="Asia/Kolkata"))
+    assert [source for source, _ in in_kolkata.windows] == ["product_quarter", "raw", "raw"]
     for dimensions, narrowed in ((["zone"], filters), (["product"], replace(filters, cameras=("cam-0",)))):
         shape, _ = queries._read_plan(dimensions, narrowed)
         assert next(source for source, _ in shape.windows) == "day"

@@ -61,8 +61,8 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from storemood.analytics import quantification
 from storemood.analytics.policy import DEFAULT_METHOD, MIN_GROUP, FigurePolicy
 from storemood.analytics.rows import DIMENSIONS, Compared, Dimension
+from storemood.database.rollups import PERIODS, ZERO, constant, event_measures, histogram_quantile
 from storemood.database.rollups import TIERS as rollup_tiers
-from storemood.database.rollups import ZERO, constant, event_measures, histogram_quantile
 from storemood.database.schema import DWELL_BIN_COLUMNS, DWELL_BIN_EDGES, EMOTION_COLUMNS, events, stores
 from storemood.database.sqlite_functions import Z95, median_interval_ranks
 from storemood.database.timezones import BUCKET_FORMATS, check_timezone, offsets_are_multiples_of
@@ -196,6 +196,11 @@ class _TimeBucket(ColumnElement):
     zone, as text. Local hours carry no offset: the hour repeated when clocks go back is one bucket."""
 
     inherit_cache = True
+    _traverse_internals = (
+        ("column", InternalTraversal.dp_clauseelement),
+        ("unit", InternalTraversal.dp_string),
+        ("timezone", InternalTraversal.dp_string),
+    )
     type = sa.String()
 
     def __init__(self, column: ColumnElement, unit: str, timezone: str) -> None:
@@ -257,6 +262,7 @@ class _Median(ColumnElement):
     """The median of a column over each group: the mean of the two middle values for an even group."""
 
     inherit_cache = True
+    _traverse_internals = (("column", InternalTraversal.dp_clauseelement),)
     type = sa.Float()
 
     def __init__(self, column: ColumnElement) -> None:
@@ -278,6 +284,10 @@ class _MedianBound(ColumnElement):
     an order statistic whose rank :func:`storemood.database.sqlite_functions.median_interval_ranks` gives."""
 
     inherit_cache = True
+    _traverse_internals = (
+        ("column", InternalTraversal.dp_clauseelement),
+        ("side", InternalTraversal.dp_plain_obj),
+    )
     type = sa.Float()
 
     def __init__(self, column: ColumnElement, side: int) -> None:
@@ -358,7 +368,7 @@ def _rollups_answer(dimensions: list[str], filters: Filters, engagement_dwell_s:
     """Whether the roll-ups can give these figures: not when exact ones are asked for, for local hours or days
     of a zone whose offset is not a multiple of 15 minutes, or for an engagement threshold that is not a dwell
     histogram edge."""
-    return not exact and engagement_dwell_s in DWELL_BIN_EDGES and bool(_periods_serving(dimensions, filters.timezone))
+    return not exact and engagement_dwell_s in DWELL_BIN_EDGES and bool(_periods_serving(dimensions, filters))
 
 
 def _exact_figures(bind: Bind, dimensions: list[str], filters: Filters, engagement_dwell_s: float) -> list[Figures]:
@@ -419,13 +429,12 @@ class _SumsShape:
 
 def _read_plan(dimensions: list[str], filters: Filters) -> tuple[_SumsShape, dict[str, object]]:
     """The shape of the roll-up read that answers ``filters`` and the parameters to run it with: whole UTC
-    days from the daily roll-ups, the other whole hours from the hourly ones, the other whole quarter-hours
-    from the quarter-hourly ones, the minutes left at the edges from the raw events. Grouped by a time bucket,
-    it skips the days (UTC days are not local days), and the hours too in a zone whose offset is not whole
-    hours. A view that names no store, camera or zone (in its filters or its grouping) reads the chain-level
-    roll-ups."""
+    days from the daily roll-ups, the other whole hours from the hourly ones, what is left at the edges from
+    the raw events (see :func:`_periods_serving` for a grouping by local time). A view that names no store,
+    camera or zone (in its filters or its grouping) reads the chain-level roll-ups, whose whole quarter-hours
+    leave under 15 minutes at each edge to the raw events."""
     params: dict[str, object] = {f"{column}_in": list(values) for column, values in filters.value_lists()}
-    spans = _spans(filters.since, filters.until, _periods_serving(dimensions, filters.timezone))
+    spans = _spans(filters.since, filters.until, _periods_serving(dimensions, filters))
     if _chain_wide(dimensions, filters):
         spans = [(source if source == "raw" else f"product_{source}", low, high) for source, low, high in spans]
     windows = tuple(
@@ -435,20 +444,19 @@ def _read_plan(dimensions: list[str], filters: Filters) -> tuple[_SumsShape, dic
     return _SumsShape(tuple(dimensions), filters.timezone, filtered, windows), params
 
 
-#: The roll-up periods, coarsest first, and their lengths.
-_PERIODS = {"day": timedelta(days=1), "hour": timedelta(hours=1), "quarter": timedelta(minutes=15)}
 _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _periods_serving(dimensions: list[str], timezone: str) -> tuple[str, ...]:
-    """The roll-up periods, coarsest first, whose rows fall wholly in one group: all of them, unless grouped
-    by local hours or days, which are unions of UTC hours only where the zone's offset is whole hours, and
-    of UTC quarter-hours where it is a multiple of 15 minutes (every zone in use today)."""
-    if not any(name in _TIME_BUCKETS for name in dimensions):
-        return tuple(_PERIODS)
-    if offsets_are_multiples_of(timezone, minutes=60):
-        return ("hour", "quarter")
-    return ("quarter",) if offsets_are_multiples_of(timezone, minutes=15) else ()
+def _periods_serving(dimensions: list[str], filters: Filters) -> tuple[str, ...]:
+    """The roll-up periods, coarsest first, that can answer: days and hours, and quarter-hours for a view that
+    names no store, camera or zone (only the chain-level roll-ups have them). Grouped by local hours or days,
+    only periods that fall wholly in one: no days (UTC days are not local days), and hours or quarter-hours
+    only where the zone's offset is a multiple of their length (every zone in use today for quarter-hours)."""
+    periods = [period for period in PERIODS if period != "quarter" or _chain_wide(dimensions, filters)]
+    if any(name in _TIME_BUCKETS for name in dimensions):
+        minutes = {period: int(PERIODS[period].total_seconds()) // 60 for period in periods}
+        periods = [p for p in periods if p != "day" and offsets_are_multiples_of(filters.timezone, minutes[p])]
+    return tuple(periods)
 
 
 Span = tuple[str, datetime | None, datetime | None]
@@ -460,7 +468,7 @@ def _spans(low: datetime | None, high: datetime | None, periods: tuple[str, ...]
     if not periods:
         return [("raw", low, high)]
     period, finer = periods[0], periods[1:]
-    first = None if low is None else _period_floor(low - timedelta(microseconds=1), period) + _PERIODS[period]
+    first = None if low is None else _period_floor(low - timedelta(microseconds=1), period) + PERIODS[period]
     end = None if high is None else _period_floor(high, period)
     if first is not None and end is not None and first >= end:
         return _spans(low, high, finer)
@@ -474,7 +482,7 @@ def _spans(low: datetime | None, high: datetime | None, periods: tuple[str, ...]
 
 def _period_floor(moment: datetime, period: str) -> datetime:
     """The start of the UTC day, hour or quarter-hour that ``moment`` falls in."""
-    length = _PERIODS[period]
+    length = PERIODS[period]
     return _UNIX_EPOCH + (moment.astimezone(UTC) - _UNIX_EPOCH) // length * length
 
 
