@@ -321,7 +321,7 @@ def _dimension(name: str, timezone: str = "UTC", table: sa.Table = events, time_
     its visits' starts)."""
     if name not in (*DIMENSIONS, *_TIME_BUCKETS):
         raise UserError(f"cannot group by {name!r}; choose one of {', '.join(DIMENSIONS)}")
-    # Never over day roll-ups (their days are UTC days), nor hourly ones in a zone with odd half-hours.
+    # Over roll-ups, only those whose periods fall wholly in one local bucket (see _periods_serving).
     column = _TimeBucket(table.c[time_column], name, timezone) if name in _TIME_BUCKETS else table.c[name]
     return column.label(_key(name))
 
@@ -366,8 +366,8 @@ def _grouped_figures(
 
 def _rollups_answer(dimensions: list[str], filters: Filters, engagement_dwell_s: float, exact: bool) -> bool:
     """Whether the roll-ups can give these figures: not when exact ones are asked for, for local hours or days
-    of a zone whose offset is not a multiple of 15 minutes, or for an engagement threshold that is not a dwell
-    histogram edge."""
+    that no roll-up period falls wholly in (see :func:`_periods_serving`), or for an engagement threshold that
+    is not a dwell histogram edge."""
     return not exact and engagement_dwell_s in DWELL_BIN_EDGES and bool(_periods_serving(dimensions, filters))
 
 

@@ -3,13 +3,13 @@ insert and delete.
 
 A roll-up row (``storemood.database.schema.rollups``) sums one UTC hour of one product in one zone of one
 camera, a ``day_rollups`` row one UTC day; the ``product_*`` tables hold the same sums per product over the
-whole chain, per UTC day, hour and quarter-hour. Each sums visits, dwell, emotion
-counts and probability sums, and a dwell histogram with fixed logarithmic bins (``DWELL_BIN_EDGES``).
-Writing events adds their sums (:func:`add_events`), pruning subtracts them before the rows go
-(:func:`remove_events`); both are one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` per table that runs
-the same on SQLite and PostgreSQL. The sums are computed from the events table itself, so an event counts
-once however many writers send it at the same time: the insert ignores known ids, and only rows this
-transaction wrote (marked by its ``recorded_at``) are added.
+whole chain, per UTC day, hour and quarter-hour. Each sums visits, dwell, emotion counts and probability
+sums, and a dwell histogram with fixed logarithmic bins (``DWELL_BIN_EDGES``). Writing events adds their
+sums (:func:`add_events`), pruning subtracts them before the rows go (:func:`remove_events`); both are one
+``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` per table that runs the same on SQLite and PostgreSQL. The
+sums are computed from the events table itself, so an event counts once however many writers send it at
+the same time: the insert ignores known ids, and only rows this transaction wrote (marked by its
+``recorded_at``) are added.
 
 :func:`histogram_quantile` reads a median (or its interval's bounds) back from the bins.
 """
