@@ -1,12 +1,13 @@
-"""Dashboard latency from the hourly roll-ups against the raw events: the 14-day per-product aggregate and
+"""Dashboard latency from the roll-ups against the raw events: the 14-day per-product aggregate and
 the overview, p50/p99 under 4 concurrent clients, on SQLite and PostgreSQL.
 
     nice -n 10 .venv/bin/python benchmarks/bench_rollups.py                  # 1,000,000 events
     .venv/bin/python benchmarks/bench_rollups.py --events 100000 --rounds 5  # a quick look
     .venv/bin/python benchmarks/bench_rollups.py --events 10000000 --databases postgresql --no-raw  # chain size
 
-Both paths answer the same range, which starts and ends mid-hour, so the roll-up path also reads the two
-partial hours from the raw events. Events come from ``tests/synthetic_events.py`` (14 days, 2 stores,
+Both paths answer the same range, which starts and ends mid-hour (17 minutes past, or as ``--edges`` says),
+so the roll-up path also reads the minutes at its ends that no whole roll-up period covers from the raw
+events (``--edges 1 59`` leaves the most). Events come from ``tests/synthetic_events.py`` (14 days, 2 stores,
 6 products) and are loaded as in bench_store.py, a million at a time (so ten million fit in memory). With
 ``--no-raw`` only the roll-up path is timed (the raw path takes minutes per query at ten million). With
 ``--postgresql-url`` or ``--sqlite-path`` the database is filled when empty and kept, and a later run

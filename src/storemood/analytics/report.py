@@ -75,7 +75,7 @@ def build_report(
     policy: FigurePolicy | None = None,
     exact: bool = False,
 ) -> Report:
-    """Aggregate the events (``exact``: all from raw visits, not the hourly roll-ups); :class:`NoVisits`
+    """Aggregate the events (``exact``: all from raw visits, not the roll-ups); :class:`NoVisits`
     when none match (an empty table would only mislead)."""
     filters = filters or Filters()
     policy = policy or FigurePolicy()

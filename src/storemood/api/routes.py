@@ -97,7 +97,7 @@ EngagementParam = Annotated[float, Depends(engagement_dwell_s)]
 PolicyParam = Annotated[FigurePolicy, Depends(figure_policy)]
 ExactParam = Annotated[
     bool,
-    Query(description="compute every figure from the raw visits (exact medians) instead of the hourly roll-ups"),
+    Query(description="compute every figure from the raw visits (exact medians) instead of the roll-ups"),
 ]
 
 

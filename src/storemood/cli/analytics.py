@@ -98,7 +98,7 @@ def _register_report(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--exact",
         action="store_true",
-        help="compute every figure from the raw visits (exact median dwell) instead of the hourly roll-ups",
+        help="compute every figure from the raw visits (exact median dwell) instead of the roll-ups",
     )
     add_figure_options(parser)
     parser.set_defaults(handler=_report)

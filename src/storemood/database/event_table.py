@@ -1,6 +1,6 @@
 """Writing and pruning visit events: idempotent batched inserts keyed by the event's UUID.
 
-Every insert and delete updates the hourly roll-ups (:mod:`storemood.database.rollups`) in the same
+Every insert and delete updates the roll-ups (:mod:`storemood.database.rollups`) in the same
 transaction, so they always sum exactly the events stored.
 """
 
