@@ -137,6 +137,12 @@ def test_a_run_on_the_demo_clip_records_heartbeat_zones_and_still(tmp_path):
 
     assert changed(with_shoppers) > 10_000  # two shoppers in front of the shelf
     assert changed(image) < 0.001 * image.shape[0] * image.shape[1]  # none: a faint seam at a mask's edge at most
+
+    silent_since = camera["heartbeat_at"]  # retention forgets a camera only once silent for as long
+    assert table.prune(30, now=silent_since + timedelta(days=29)) == 0 and len(table.cameras()) == 1
+    assert table.prune(30, now=silent_since + timedelta(days=31), store="other-store") == 0
+    assert table.prune(30, now=silent_since + timedelta(days=31), store="demo") == 1
+    assert table.cameras() == [] and table.still("demo", "shelf") is None
     table.engine.dispose()
 
 

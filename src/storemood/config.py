@@ -256,7 +256,10 @@ class Settings(_Strict):
         "read it with --store store.yaml).",
     )
     retention_days: int | None = Field(
-        None, ge=1, description="Delete events older than this many days when a run starts (None: keep all)."
+        None,
+        ge=1,
+        description="Delete events older than this many days when a run starts, and forget cameras silent as "
+        "long (None: keep all).",
     )
     min_visits: int = Field(
         defaults.MIN_VISITS, ge=1, description="Groups with fewer visits are greyed as too few visits and never ranked."

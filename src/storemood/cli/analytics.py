@@ -152,8 +152,9 @@ def _register_prune(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "prune",
         help="delete events older than N days (retention)",
-        description="Delete visit events that ended more than N days ago. `storemood run` does this by itself "
-        "when store.yaml sets settings.retention_days.",
+        description="Delete visit events that ended more than N days ago, and forget cameras silent for as long "
+        "(their heartbeat and still). `storemood run` does this for its store by itself when store.yaml sets "
+        "settings.retention_days.",
     )
     parser.add_argument("--older-than", type=positive_float, required=True, metavar="DAYS", help="age limit in days")
     parser.add_argument("--db", metavar="URL", help="database URL (default: your SQLite file)")
@@ -329,7 +330,10 @@ def _write_parquet(chunks, out: Path) -> int:
 
 
 def _prune(args: argparse.Namespace) -> int:
+    from storemood.database.camera_table import CameraTable
+
     with _existing_store(args.db) as store:
         deleted = store.prune(args.older_than)
-    print(f"deleted {deleted} events older than {args.older_than:g} days")
+        silent = CameraTable(store.engine).prune(args.older_than)
+    print(f"deleted {deleted} events older than {args.older_than:g} days; forgot {silent} cameras silent as long")
     return 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -77,6 +77,20 @@ class CameraTable:
             statement = statement.where(health.camera.in_(cameras))
         with self.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(statement)]
+
+    def prune(self, older_than_days: float, now: datetime | None = None, store: str | None = None) -> int:
+        """Forget the cameras (of one store, or of all) whose latest heartbeat is older than ``older_than_days``
+        (the retention of visits), and stills taken before then: a camera taken out of service would
+        otherwise stay in the camera panel as down for ever. Returns how many cameras were forgotten."""
+        cutoff = (now or datetime.now(UTC)) - timedelta(days=older_than_days)
+        forgotten = {}
+        with self.engine.begin() as connection:
+            for table, taken in ((camera_stills, "taken_at"), (camera_health, "heartbeat_at")):
+                of_store = [] if store is None else [table.c.store == store]
+                forgotten[table.name] = connection.execute(
+                    table.delete().where(table.c[taken] < cutoff, *of_store)
+                ).rowcount
+        return forgotten[camera_health.name]
 
     def still(self, store: str, camera: str) -> Still | None:
         """The camera's latest still, or None when it has none."""

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from storemood.config import Analysis, Publish, StoreLayout, Zone, load_store
+from storemood.database.camera_table import CameraTable
 from storemood.database.engine import DatabaseUnavailable, open_database
 from storemood.database.event_table import EventTable
 from storemood.delivery.destinations import WEBHOOK_SECRET_ENV, Destination, MqttDestination, WebhookDestination
@@ -118,9 +119,15 @@ def open_writer(layout: StoreLayout, camera_id: str, db_url: str | None, publish
 
     def housekeeping(table: EventTable) -> None:
         table.register_store(layout.id, layout.name)
-        if layout.settings.retention_days:
-            deleted = table.prune(layout.settings.retention_days, store=layout.id)
-            log.info("retention: deleted %d events older than %d days", deleted, layout.settings.retention_days)
+        if days := layout.settings.retention_days:
+            deleted = table.prune(days, store=layout.id)
+            silent = CameraTable(table.engine).prune(days, store=layout.id)
+            log.info(
+                "retention: deleted %d events older than %d days, forgot %d cameras silent as long",
+                deleted,
+                days,
+                silent,
+            )
 
     publishers = publishers_for(publish or layout.publish, f"storemood-{layout.id}-{camera_id}")
     outbox = default_outbox_path(layout.id, camera_id)
