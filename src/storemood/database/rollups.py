@@ -46,10 +46,13 @@ from storemood.database.schema import (
 )
 from storemood.emotions import FER7
 
+#: The roll-up periods, coarsest first, and their lengths.
+PERIODS = {"day": timedelta(days=1), "hour": timedelta(hours=1), "quarter": timedelta(minutes=15)}
 
-class PeriodStart(ColumnElement):
-    """The start of the UTC quarter-hour, hour or day (``unit``) of a stored time, in the column's own storage
-    format."""
+
+class _PeriodBound(ColumnElement):
+    """A bound of the UTC period (``unit``, one of :data:`PERIODS`) of a stored time, in the column's own
+    storage format; each subclass compiles one bound."""
 
     inherit_cache = True
     _traverse_internals = (("column", InternalTraversal.dp_clauseelement), ("unit", InternalTraversal.dp_string))
@@ -58,6 +61,22 @@ class PeriodStart(ColumnElement):
     def __init__(self, column: ColumnElement, unit: str) -> None:
         self.column = column
         self.unit = unit
+
+    @property
+    def seconds(self) -> int:
+        return int(PERIODS[self.unit].total_seconds())
+
+
+class PeriodStart(_PeriodBound):
+    """The start of the UTC quarter-hour, hour or day that a stored time falls in."""
+
+    inherit_cache = True
+
+
+class PeriodEnd(_PeriodBound):
+    """The end of the period whose start a roll-up row's time column holds."""
+
+    inherit_cache = True
 
 
 @compiles(PeriodStart, "sqlite")
@@ -75,37 +94,19 @@ def _period_start_postgresql(element: PeriodStart, compiler, **kw) -> str:
     # date_trunc on a timestamptz truncates in the session's zone, which may be half an hour off UTC.
     column = compiler.process(element.column, **kw)
     if element.unit == "quarter":
-        return f"date_bin('15 minutes', {column}, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
+        return f"date_bin(interval '{element.seconds} seconds', {column}, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
     return f"(date_trunc('{element.unit}', {column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
-
-
-#: The roll-up periods, coarsest first, and their lengths.
-PERIODS = {"day": timedelta(days=1), "hour": timedelta(hours=1), "quarter": timedelta(minutes=15)}
-
-
-class PeriodEnd(ColumnElement):
-    """The end of the period (``unit``) whose start a roll-up row's time column holds."""
-
-    inherit_cache = True
-    _traverse_internals = (("column", InternalTraversal.dp_clauseelement), ("unit", InternalTraversal.dp_string))
-    type = UTCDateTime()
-
-    def __init__(self, column: ColumnElement, unit: str) -> None:
-        self.column = column
-        self.unit = unit
 
 
 @compiles(PeriodEnd, "sqlite")
 def _period_end_sqlite(element: PeriodEnd, compiler, **kw) -> str:
     column = compiler.process(element.column, **kw)
-    seconds = int(PERIODS[element.unit].total_seconds())
-    return f"strftime('%Y-%m-%d %H:%M:%S.000000', {column}, '+{seconds} seconds')"
+    return f"strftime('%Y-%m-%d %H:%M:%S.000000', {column}, '+{element.seconds} seconds')"
 
 
 @compiles(PeriodEnd, "postgresql")
 def _period_end_postgresql(element: PeriodEnd, compiler, **kw) -> str:
-    seconds = int(PERIODS[element.unit].total_seconds())
-    return f"({compiler.process(element.column, **kw)} + interval '{seconds} seconds')"
+    return f"({compiler.process(element.column, **kw)} + interval '{element.seconds} seconds')"
 
 
 @dataclass(frozen=True)
